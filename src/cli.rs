@@ -1,0 +1,69 @@
+//! Command-line interface, and the one place where command line, files and defaults are resolved.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::manifest::{ManifestError, PlanOptions, Source, build_plan, read_sources};
+use crate::plan::Plan;
+
+/// A terminal dashboard for developing the AnyChat chat backend.
+#[derive(Debug, Parser)]
+#[command(name = "anychat-top", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub plan: PlanArgs,
+}
+
+/// Which manifests, shifted how, probed how often.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PlanArgs {
+    /// Manifest file or directory of *.toml manifests (repeatable); default: the built-in AnyChat plan.
+    #[arg(short, long = "config", value_name = "FILE|DIR", global = true)]
+    pub config: Vec<PathBuf>,
+    /// Add N to every port of the plan (run a second copy beside the first).
+    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, global = true)]
+    pub port_offset: i32,
+    /// The AnyChat checkout: services run from here, commands like bin/auth-service are relative to it.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub root: Option<PathBuf>,
+    /// Time between two probes of the same target.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    pub interval: Duration,
+    /// Time after which a probe gives up and reports the target down.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Probe every target of the plan once and print the result; exit 0 when every required target is up, 1 otherwise, 2 on a bad manifest.
+    Check {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl PlanArgs {
+    /// The manifests selected: `--config` files, or `default` when none is given.
+    pub fn sources(&self, default: fn() -> Source) -> Result<Vec<Source>, ManifestError> {
+        if self.config.is_empty() {
+            Ok(vec![default()])
+        } else {
+            read_sources(&self.config)
+        }
+    }
+
+    /// Load and validate the selected plan, shifted by `--port-offset` plus `extra_offset`.
+    pub fn load(&self, default: fn() -> Source, extra_offset: i32) -> Result<Plan, ManifestError> {
+        let options = PlanOptions {
+            port_offset: self.port_offset + extra_offset,
+            root: self.root.clone(),
+        };
+        build_plan(&self.sources(default)?, &options)
+    }
+}

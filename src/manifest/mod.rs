@@ -1,0 +1,11 @@
+//! Service manifests: the TOML schema, loading with file/line/column errors, and validation into a [`crate::plan::Plan`].
+
+pub mod load;
+pub mod schema;
+pub mod validate;
+
+pub use load::{ManifestError, Source, read_sources};
+pub use validate::{PlanOptions, build_plan};
+
+#[cfg(test)]
+mod tests;

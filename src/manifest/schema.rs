@@ -1,0 +1,112 @@
+//! The TOML schema of a manifest file, as written by users (spans kept for error positions).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::plan::{ProbeKind, RestartPolicy};
+
+/// One manifest file: any number of `[[service]]` and `[[infra]]` tables.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFile {
+    #[serde(default)]
+    pub service: Vec<ServiceSpec>,
+    #[serde(default)]
+    pub infra: Vec<InfraSpec>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_health_path() -> String {
+    "/health".to_string()
+}
+
+fn default_host() -> String {
+    "127.0.0.1".to_string()
+}
+
+/// An AnyChat service: HTTP port with a health path, optional gRPC and metrics ports.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSpec {
+    pub name: Spanned<String>,
+    pub group: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub command: Vec<Spanned<String>>,
+    pub cwd: Option<String>,
+    #[serde(default = "default_host")]
+    pub host: String,
+    pub http_port: Spanned<i64>,
+    pub grpc_port: Option<Spanned<i64>>,
+    pub metrics_port: Option<Spanned<i64>>,
+    #[serde(default = "default_health_path")]
+    pub health_path: String,
+    /// gRPC service name asked by the health probe ("" = the whole server).
+    #[serde(default)]
+    pub grpc_health_service: String,
+    #[serde(default)]
+    pub depends_on: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<String>>,
+    #[serde(default = "default_true")]
+    pub required: bool,
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    #[serde(default, with = "humantime_serde")]
+    pub stop_grace: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub ready_timeout: Option<Duration>,
+}
+
+/// A piece of infrastructure (database, broker, monitoring, third party) with its probed ports.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InfraSpec {
+    pub name: Spanned<String>,
+    /// "infrastructure", "monitoring", "third-party", ...
+    pub category: String,
+    #[serde(default)]
+    pub description: String,
+    /// Docker container that runs it (`anychat-postgres`, ...).
+    pub container: Option<String>,
+    #[serde(default = "default_host")]
+    pub host: String,
+    pub ports: Vec<PortSpec>,
+    #[serde(default = "default_true")]
+    pub required: bool,
+    /// Optional command (the demo runs stubs in place of the real infra).
+    #[serde(default)]
+    pub command: Vec<Spanned<String>>,
+    pub cwd: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    #[serde(default, with = "humantime_serde")]
+    pub stop_grace: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub ready_timeout: Option<Duration>,
+}
+
+/// One port of an infra entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortSpec {
+    pub port: Spanned<i64>,
+    pub probe: ProbeKind,
+    /// Role of the port ("client", "monitor", "console", ...); defaults to the probe name.
+    pub label: Option<String>,
+    /// Overrides the probe's default HTTP path (or gRPC service name).
+    pub path: Option<String>,
+    /// Defaults to the entry's `required`.
+    pub required: Option<bool>,
+}
