@@ -16,6 +16,8 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub plan: PlanArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 /// Which manifests, shifted how, probed how often.
@@ -25,7 +27,13 @@ pub struct PlanArgs {
     #[arg(short, long = "config", value_name = "FILE|DIR", global = true)]
     pub config: Vec<PathBuf>,
     /// Add N to every port of the plan (run a second copy beside the first).
-    #[arg(long, value_name = "N", default_value_t = 0, allow_negative_numbers = true, global = true)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true,
+        global = true
+    )]
     pub port_offset: i32,
     /// The AnyChat checkout: services run from here, commands like bin/auth-service are relative to it.
     #[arg(long, value_name = "DIR", global = true)]
@@ -46,6 +54,24 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Start the bundled stub for every entry of the demo plan (shifted to free ports if needed) and open the dashboard on them.
+    Demo,
+}
+
+/// Dashboard settings (ignored by `check`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct UiArgs {
+    /// Panel layout: a built-in name (default, compact, focus) or a layout file.
+    #[arg(
+        long,
+        value_name = "NAME|FILE",
+        default_value = "default",
+        global = true
+    )]
+    pub layout: String,
+    /// Keymap file overriding the default bindings (`"key" = "action"` lines).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub keymap: Option<PathBuf>,
 }
 
 impl PlanArgs {

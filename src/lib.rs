@@ -1,9 +1,16 @@
 //! anychat-top: a terminal dashboard for developing the AnyChat chat backend.
 
+pub mod action;
+pub mod app;
+pub mod check;
+pub mod cli;
 pub mod collect;
 pub mod health;
+pub mod keymap;
+pub mod layout;
 pub mod manifest;
 pub mod message;
 pub mod plan;
-pub mod check;
-pub mod cli;
+pub mod ports;
+pub mod state;
+pub mod view;

@@ -1,9 +1,9 @@
 //! The messages between collectors, controllers, input and the state owner.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::health::ProbeResult;
-use crate::plan::TargetId;
+use crate::plan::{EntryId, TargetId};
 
 /// Facts from collectors and controllers, past tense; errors are values inside them.
 #[derive(Debug, Clone)]
@@ -14,4 +14,86 @@ pub enum Update {
         result: ProbeResult,
         at: Instant,
     },
+    /// The supervisor spawned the entry's command.
+    ProcessStarted {
+        entry: EntryId,
+        pid: u32,
+        at: Instant,
+    },
+    /// The command could not be spawned (missing binary, permission, ...).
+    ProcessSpawnFailed {
+        entry: EntryId,
+        error: String,
+        at: Instant,
+    },
+    /// A supervised process ended; `exit` says how.
+    ProcessExited {
+        entry: EntryId,
+        pid: u32,
+        exit: ExitReason,
+        at: Instant,
+    },
+    /// Lines a supervised process wrote; `dropped` lines were lost before these because the UI was behind.
+    LogLines {
+        entry: EntryId,
+        lines: Vec<LogLine>,
+        dropped: u64,
+    },
+    /// Who holds a port that the plan expects to be ours (none found = `owner: None`).
+    PortOwnerFound {
+        entry: EntryId,
+        port: u16,
+        owner: Option<PortOwner>,
+    },
+    /// The dashboard's own CPU (percent of one core) and resident memory.
+    SelfUsageMeasured { cpu_percent: f64, rss_bytes: u64 },
+    /// The slow clock: ages, spinners, timeouts and backoff deadlines.
+    Tick { at: Instant },
+}
+
+/// How a process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitReason {
+    /// Exited with this code.
+    Code(i32),
+    /// Killed by this signal number.
+    Signal(i32),
+}
+
+/// Which stream a log line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// One line of a child's output, as written (cut at [`MAX_LINE_BYTES`], escapes not yet neutralised).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub stream: Stream,
+    pub text: String,
+    /// The line was longer than [`MAX_LINE_BYTES`] and was cut.
+    pub truncated: bool,
+}
+
+/// Lines longer than this are cut (the rest of the line is discarded).
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// A process that listens on a port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortOwner {
+    pub pid: u32,
+    /// The command line, arguments joined by spaces.
+    pub command: String,
+}
+
+/// Side effects asked of the workers.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Spawn the entry's command (argv, cwd, env from the plan) in its own process group.
+    Start { entry: EntryId },
+    /// SIGTERM the entry's process group; SIGKILL after `grace` if still alive.
+    Stop { entry: EntryId, grace: Duration },
+    /// Find who holds `port` (for "running, not supervised" and bind failures).
+    FindPortOwner { entry: EntryId, port: u16 },
 }

@@ -159,6 +159,9 @@ impl Plan {
 
     /// Look an entry up by name.
     pub fn entry_named(&self, name: &str) -> Option<EntryId> {
-        self.entries.iter().position(|e| e.name == name).map(EntryId)
+        self.entries
+            .iter()
+            .position(|e| e.name == name)
+            .map(EntryId)
     }
 }

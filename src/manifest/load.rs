@@ -101,15 +101,19 @@ pub fn read_sources(paths: &[PathBuf]) -> Result<Vec<Source>, ManifestError> {
     let mut sources = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path)
-                .map_err(|e| ManifestError::unpositioned(path, format!("cannot read directory: {e}")))?;
+            let entries = std::fs::read_dir(path).map_err(|e| {
+                ManifestError::unpositioned(path, format!("cannot read directory: {e}"))
+            })?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
             files.sort();
             if files.is_empty() {
-                return Err(ManifestError::unpositioned(path, "directory holds no *.toml manifest"));
+                return Err(ManifestError::unpositioned(
+                    path,
+                    "directory holds no *.toml manifest",
+                ));
             }
             for file in files {
                 sources.push(read_file(&file)?);

@@ -55,10 +55,16 @@ fn every_shipped_manifest_parses() {
 #[test]
 fn anychat_plan_has_the_whole_port_plan() {
     let plan = build_plan(&[Source::anychat()], &PlanOptions::default()).unwrap();
-    let services: Vec<_> = plan.entries.iter().filter(|e| e.kind == EntryKind::Service).collect();
+    let services: Vec<_> = plan
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Service)
+        .collect();
     assert_eq!(services.len(), 12);
     let port = |name: &str, label: &str| {
-        let e = plan.entry_named(name).unwrap_or_else(|| panic!("{name} missing"));
+        let e = plan
+            .entry_named(name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         plan.entries[e.0]
             .targets
             .iter()
@@ -120,8 +126,17 @@ fn demo_plan_runs_the_stub_with_coexisting_metrics_ports() {
     metrics.dedup();
     assert_eq!(metrics.len(), 12, "demo metrics ports must differ");
     for e in &plan.entries {
-        assert_eq!(e.command.first().map(String::as_str), Some("anychat-stub"), "{}", e.name);
-        assert!(!e.command.iter().any(|a| a.contains('{')), "unsubstituted: {:?}", e.command);
+        assert_eq!(
+            e.command.first().map(String::as_str),
+            Some("anychat-stub"),
+            "{}",
+            e.name
+        );
+        assert!(
+            !e.command.iter().any(|a| a.contains('{')),
+            "unsubstituted: {:?}",
+            e.command
+        );
     }
 }
 
@@ -133,12 +148,25 @@ fn placeholders_offset_and_root_are_applied() {
     };
     let plan = build_plan(&[src(ONE)], &options).unwrap();
     let auth = &plan.entries[0];
-    assert_eq!(auth.command, ["/src/anychat/bin/auth-service", "--port=18001"]);
-    assert_eq!(auth.cwd.as_deref(), Some(std::path::Path::new("/src/anychat")));
-    let ports: Vec<u16> = auth.targets.iter().map(|t| plan.targets[t.0].port).collect();
+    assert_eq!(
+        auth.command,
+        ["/src/anychat/bin/auth-service", "--port=18001"]
+    );
+    assert_eq!(
+        auth.cwd.as_deref(),
+        Some(std::path::Path::new("/src/anychat"))
+    );
+    let ports: Vec<u16> = auth
+        .targets
+        .iter()
+        .map(|t| plan.targets[t.0].port)
+        .collect();
     assert_eq!(ports, [18001, 19001, 12112]);
     assert_eq!(auth.depends_on, [crate::plan::EntryId(1)]);
-    assert!(!plan.targets[auth.targets[2].0].required, "metrics never required");
+    assert!(
+        !plan.targets[auth.targets[2].0].required,
+        "metrics never required"
+    );
 }
 
 #[test]
@@ -150,14 +178,18 @@ fn syntax_error_names_line_and_column() {
 
 #[test]
 fn unknown_key_is_an_error_at_the_key() {
-    let e = err_of("[[service]]\nname = \"a\"\ngroup = \"core\"\nhttp_port = 8001\nhealth_pth = \"/h\"\n");
+    let e = err_of(
+        "[[service]]\nname = \"a\"\ngroup = \"core\"\nhttp_port = 8001\nhealth_pth = \"/h\"\n",
+    );
     assert_eq!((e.line, e.column), (5, 1), "{e}");
     assert!(e.message.contains("unknown field `health_pth`"), "{e}");
 }
 
 #[test]
 fn duplicate_names_are_rejected() {
-    let e = err_of(&format!("{ONE}\n[[service]]\nname = \"user-service\"\ngroup = \"x\"\nhttp_port = 8003\n"));
+    let e = err_of(&format!(
+        "{ONE}\n[[service]]\nname = \"user-service\"\ngroup = \"x\"\nhttp_port = 8003\n"
+    ));
     assert_eq!(e.line, 17, "{e}");
     assert!(e.message.contains("duplicate name \"user-service\""), "{e}");
     assert!(e.message.contains("test.toml line 12"), "{e}");
@@ -171,8 +203,13 @@ fn out_of_range_ports_are_rejected() {
     let e = err_of("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 0\n");
     assert!(e.message.contains("port 0 is out of range"), "{e}");
     let shifted = build_plan(
-        &[src("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 60000\n")],
-        &PlanOptions { port_offset: 6000, root: None },
+        &[src(
+            "[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 60000\n",
+        )],
+        &PlanOptions {
+            port_offset: 6000,
+            root: None,
+        },
     )
     .unwrap_err();
     assert!(shifted.message.contains("becomes 66000"), "{shifted}");
@@ -180,7 +217,9 @@ fn out_of_range_ports_are_rejected() {
 
 #[test]
 fn a_port_used_twice_is_rejected_except_shared_metrics() {
-    let e = err_of("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\n[[service]]\nname = \"b\"\ngroup = \"g\"\nhttp_port = 8001\n");
+    let e = err_of(
+        "[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\n[[service]]\nname = \"b\"\ngroup = \"g\"\nhttp_port = 8001\n",
+    );
     assert_eq!(e.line, 8, "{e}");
     assert!(e.message.contains("already the http port of \"a\""), "{e}");
     plan_of("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\nmetrics_port = 2112\n[[service]]\nname = \"b\"\ngroup = \"g\"\nhttp_port = 8002\nmetrics_port = 2112\n").unwrap();
@@ -188,9 +227,15 @@ fn a_port_used_twice_is_rejected_except_shared_metrics() {
 
 #[test]
 fn depends_on_naming_nothing_is_rejected() {
-    let e = err_of("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\ndepends_on = [\"ghost\"]\n");
+    let e = err_of(
+        "[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\ndepends_on = [\"ghost\"]\n",
+    );
     assert_eq!((e.line, e.column), (5, 15), "{e}");
-    assert!(e.message.contains("\"a\" depends on \"ghost\", which is not in the plan"), "{e}");
+    assert!(
+        e.message
+            .contains("\"a\" depends on \"ghost\", which is not in the plan"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -199,18 +244,27 @@ fn dependency_cycles_are_rejected() {
                 [[service]]\nname = \"b\"\ngroup = \"g\"\nhttp_port = 8002\ndepends_on = [\"c\"]\n\
                 [[service]]\nname = \"c\"\ngroup = \"g\"\nhttp_port = 8003\ndepends_on = [\"a\"]\n";
     let e = err_of(text);
-    assert!(e.message.contains("dependency cycle: a -> b -> c -> a"), "{e}");
+    assert!(
+        e.message.contains("dependency cycle: a -> b -> c -> a"),
+        "{e}"
+    );
     assert_eq!(e.line, 5, "{e}");
-    let e = err_of("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\ndepends_on = [\"a\"]\n");
+    let e = err_of(
+        "[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\ndepends_on = [\"a\"]\n",
+    );
     assert!(e.message.contains("dependency cycle: a -> a"), "{e}");
 }
 
 #[test]
 fn unknown_placeholder_and_probe_are_rejected() {
-    let e = err_of("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\ncommand = [\"x\", \"{htp_port}\"]\n");
+    let e = err_of(
+        "[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\ncommand = [\"x\", \"{htp_port}\"]\n",
+    );
     assert_eq!((e.line, e.column), (5, 17), "{e}");
     assert!(e.message.contains("unknown placeholder {htp_port}"), "{e}");
-    let e = err_of("[[infra]]\nname = \"r\"\ncategory = \"i\"\nports = [{ port = 6379, probe = \"mongo\" }]\n");
+    let e = err_of(
+        "[[infra]]\nname = \"r\"\ncategory = \"i\"\nports = [{ port = 6379, probe = \"mongo\" }]\n",
+    );
     assert_eq!(e.line, 4, "{e}");
     assert!(e.message.contains("unknown variant `mongo`"), "{e}");
 }
@@ -221,7 +275,14 @@ fn broken_fixture_files_report_their_path() {
     let e = read_sources(&[dir.join("cycle.toml")])
         .and_then(|s| build_plan(&s, &PlanOptions::default()))
         .unwrap_err();
-    assert!(e.to_string().contains("tests/fixtures/manifests/cycle.toml:"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("tests/fixtures/manifests/cycle.toml:"),
+        "{e}"
+    );
     let e = read_sources(&[dir.join("missing.toml")]).unwrap_err();
-    assert!(e.to_string().contains("missing.toml: cannot read manifest"), "{e}");
+    assert!(
+        e.to_string().contains("missing.toml: cannot read manifest"),
+        "{e}"
+    );
 }

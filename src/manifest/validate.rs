@@ -8,9 +8,7 @@ use toml::Spanned;
 
 use super::load::{ManifestError, Source, parse};
 use super::schema::{InfraSpec, ServiceSpec};
-use crate::plan::{
-    Entry, EntryId, EntryKind, Plan, ProbeKind, RestartPolicy, Target, TargetId,
-};
+use crate::plan::{Entry, EntryId, EntryKind, Plan, ProbeKind, RestartPolicy, Target, TargetId};
 
 /// Default time between SIGTERM and SIGKILL.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
@@ -146,18 +144,30 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
     for (i, e) in raw.iter().enumerate() {
         let name = e.name.get_ref();
         if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(err(e, e.name.span().start, format!("invalid name {name:?}: use letters, digits and dashes")));
+            return Err(err(
+                e,
+                e.name.span().start,
+                format!("invalid name {name:?}: use letters, digits and dashes"),
+            ));
         }
         if let Some(&first) = by_name.get(name.as_str()) {
             let f = &raw[first];
             let (line, _) = super::load::line_column(&sources[f.src].text, f.name.span().start);
-            return Err(err(e, e.name.span().start, format!(
-                "duplicate name {name:?} (first defined in {} line {line})",
-                sources[f.src].path.display()
-            )));
+            return Err(err(
+                e,
+                e.name.span().start,
+                format!(
+                    "duplicate name {name:?} (first defined in {} line {line})",
+                    sources[f.src].path.display()
+                ),
+            ));
         }
         if e.ports.is_empty() {
-            return Err(err(e, e.name.span().start, format!("{name:?} has no ports to probe")));
+            return Err(err(
+                e,
+                e.name.span().start,
+                format!("{name:?} has no ports to probe"),
+            ));
         }
         by_name.insert(name, i);
     }
@@ -174,21 +184,33 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
                 return Err(err(e, at, format!("port {base} is out of range (1-65535)")));
             }
             let shifted = base + i64::from(opts.port_offset);
-            let Ok(port) = u16::try_from(shifted).map_err(|_| ()).and_then(|p| if p == 0 { Err(()) } else { Ok(p) }) else {
-                return Err(err(e, at, format!(
-                    "port {base} with --port-offset {} becomes {shifted}, out of range (1-65535)",
-                    opts.port_offset
-                )));
+            let Ok(port) = u16::try_from(shifted)
+                .map_err(|_| ())
+                .and_then(|p| if p == 0 { Err(()) } else { Ok(p) })
+            else {
+                return Err(err(
+                    e,
+                    at,
+                    format!(
+                        "port {base} with --port-offset {} becomes {shifted}, out of range (1-65535)",
+                        opts.port_offset
+                    ),
+                ));
             };
             if let Some(&(oi, oj)) = seen.get(&(e.host.clone(), port)) {
                 let other = &raw[oi];
-                let both_metrics = other.ports[oj].kind == ProbeKind::Metrics && p.kind == ProbeKind::Metrics;
+                let both_metrics =
+                    other.ports[oj].kind == ProbeKind::Metrics && p.kind == ProbeKind::Metrics;
                 if !both_metrics {
-                    return Err(err(e, at, format!(
-                        "port {base} is already the {} port of {:?}",
-                        other.ports[oj].label,
-                        other.name.get_ref()
-                    )));
+                    return Err(err(
+                        e,
+                        at,
+                        format!(
+                            "port {base} is already the {} port of {:?}",
+                            other.ports[oj].label,
+                            other.name.get_ref()
+                        ),
+                    ));
                 }
             } else {
                 seen.insert((e.host.clone(), port), (i, j));
@@ -206,11 +228,15 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
             match by_name.get(dep.get_ref().as_str()) {
                 Some(&k) => d.push(k),
                 None => {
-                    return Err(err(e, dep.span().start, format!(
-                        "{:?} depends on {:?}, which is not in the plan",
-                        e.name.get_ref(),
-                        dep.get_ref()
-                    )));
+                    return Err(err(
+                        e,
+                        dep.span().start,
+                        format!(
+                            "{:?} depends on {:?}, which is not in the plan",
+                            e.name.get_ref(),
+                            dep.get_ref()
+                        ),
+                    ));
                 }
             }
         }
@@ -224,23 +250,44 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
             .iter()
             .find(|d| by_name.get(d.get_ref().as_str()) == Some(&closing))
             .map_or(first.name.span().start, |d| d.span().start);
-        let names: Vec<&str> = cycle.iter().chain(std::iter::once(&cycle[0])).map(|&i| raw[i].name.get_ref().as_str()).collect();
-        return Err(err(first, dep, format!("dependency cycle: {}", names.join(" -> "))));
+        let names: Vec<&str> = cycle
+            .iter()
+            .chain(std::iter::once(&cycle[0]))
+            .map(|&i| raw[i].name.get_ref().as_str())
+            .collect();
+        return Err(err(
+            first,
+            dep,
+            format!("dependency cycle: {}", names.join(" -> ")),
+        ));
     }
 
     let mut plan = Plan::default();
     for (i, e) in raw.iter().enumerate() {
         let ports = &resolved_ports[i];
-        let vars = Vars { entry: e, ports, root: opts.root.as_deref() };
+        let vars = Vars {
+            entry: e,
+            ports,
+            root: opts.root.as_deref(),
+        };
         let command = e
             .command
             .iter()
-            .map(|a| vars.substitute(a.get_ref()).map_err(|m| err(e, a.span().start, m)))
+            .map(|a| {
+                vars.substitute(a.get_ref())
+                    .map_err(|m| err(e, a.span().start, m))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let env = e
             .env
             .iter()
-            .map(|(k, v)| Ok((k.clone(), vars.substitute(v.get_ref()).map_err(|m| err(e, v.span().start, m))?)))
+            .map(|(k, v)| {
+                Ok((
+                    k.clone(),
+                    vars.substitute(v.get_ref())
+                        .map_err(|m| err(e, v.span().start, m))?,
+                ))
+            })
             .collect::<Result<BTreeMap<_, _>, ManifestError>>()?;
         let root = opts.root.clone();
         let cwd = match (&e.cwd, &root) {
@@ -303,7 +350,12 @@ fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
         Open,
         Done,
     }
-    fn visit(n: usize, deps: &[Vec<usize>], mark: &mut [Mark], stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        n: usize,
+        deps: &[Vec<usize>],
+        mark: &mut [Mark],
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         mark[n] = Mark::Open;
         stack.push(n);
         for &d in &deps[n] {
@@ -326,10 +378,10 @@ fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
     }
     let mut mark = vec![Mark::New; deps.len()];
     for n in 0..deps.len() {
-        if mark[n] == Mark::New {
-            if let Some(c) = visit(n, deps, &mut mark, &mut Vec::new()) {
-                return Some(c);
-            }
+        if mark[n] == Mark::New
+            && let Some(c) = visit(n, deps, &mut mark, &mut Vec::new())
+        {
+            return Some(c);
         }
     }
     None
@@ -354,7 +406,10 @@ impl Vars<'_> {
         };
         match key {
             "name" => Some(self.entry.name.get_ref().clone()),
-            "root" => Some(self.root.map_or(".".into(), |r| r.to_string_lossy().into_owned())),
+            "root" => Some(
+                self.root
+                    .map_or(".".into(), |r| r.to_string_lossy().into_owned()),
+            ),
             "http_port" => port_of("http"),
             "grpc_port" => port_of("grpc"),
             "metrics_port" => port_of("metrics"),

@@ -1,0 +1,14 @@
+//! Collectors: probes and scrapers that observe the world and emit [`crate::message::Update`]s.
+
+mod grpc_health;
+mod http;
+mod postgres;
+mod prober;
+mod reason;
+mod redis;
+mod sweep;
+mod tcp;
+
+pub mod self_usage;
+pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
+pub use sweep::{spawn_watchers, sweep};

@@ -1,0 +1,55 @@
+//! The kinds of panel a layout can place; adding a panel is one variant here (plus its title).
+
+use std::fmt;
+
+use serde::Deserialize;
+
+/// A panel a layout can place, named in layout files by [`PanelKind::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PanelKind {
+    /// The table of AnyChat services.
+    Services,
+    /// The table of infrastructure (databases, brokers, monitoring).
+    Infra,
+    /// Everything known about the selected row.
+    Detail,
+    /// Active alerts, newest first.
+    Alerts,
+    /// The one-line status bar.
+    Status,
+    /// Output of the selected process.
+    Logs,
+}
+
+impl PanelKind {
+    /// The name used in layout files (`"services"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PanelKind::Services => "services",
+            PanelKind::Infra => "infra",
+            PanelKind::Detail => "detail",
+            PanelKind::Alerts => "alerts",
+            PanelKind::Status => "status",
+            PanelKind::Logs => "logs",
+        }
+    }
+
+    /// The title shown on the panel's border.
+    pub fn title(self) -> &'static str {
+        match self {
+            PanelKind::Services => "Services",
+            PanelKind::Infra => "Infrastructure",
+            PanelKind::Detail => "Detail",
+            PanelKind::Alerts => "Alerts",
+            PanelKind::Status => "Status",
+            PanelKind::Logs => "Logs",
+        }
+    }
+}
+
+impl fmt::Display for PanelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}

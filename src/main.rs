@@ -1,0 +1,183 @@
+//! The `anychat-top` binary: parses the command line, loads the plan, and runs `check`, `demo` or the dashboard.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::Parser;
+use color_eyre::eyre::eyre;
+
+use anychat_top::app::App;
+use anychat_top::check::Report;
+use anychat_top::cli::{Cli, Command};
+use anychat_top::collect::{ProbeConfig, probers, sweep};
+use anychat_top::keymap::Keymap;
+use anychat_top::layout::{builtin_layouts, resolve_layout};
+use anychat_top::manifest::{ManifestError, Source};
+use anychat_top::message;
+use anychat_top::plan::Plan;
+use anychat_top::ports::{candidate_offsets, taken_ports};
+use anychat_top::state::State;
+use anychat_top::view::ViewContext;
+use anychat_top::view::theme::Theme;
+
+fn main() -> color_eyre::Result<ExitCode> {
+    color_eyre::install()?;
+    let cli = Cli::parse();
+    let bad = |e: ManifestError| {
+        eprintln!("anychat-top: {e}");
+        Ok(ExitCode::from(2))
+    };
+    match cli.command {
+        Some(Command::Check { json }) => {
+            let plan = match cli.plan.load(Source::anychat, 0) {
+                Ok(plan) => plan,
+                Err(e) => return bad(e),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let cfg = ProbeConfig {
+                timeout: cli.plan.timeout,
+            };
+            let results = runtime.block_on(async {
+                let mut probers = probers(&plan, &cfg);
+                sweep(&mut probers).await
+            });
+            let report = Report::new(&plan, &results);
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_table());
+            }
+            Ok(ExitCode::from(report.exit_code() as u8))
+        }
+        Some(Command::Demo) => {
+            let plan = match demo_plan(&cli) {
+                Ok(plan) => plan,
+                Err(e) => return bad(e),
+            };
+            dashboard(&cli, plan, true)
+        }
+        None => {
+            let plan = match cli.plan.load(Source::anychat, 0) {
+                Ok(plan) => plan,
+                Err(e) => return bad(e),
+            };
+            dashboard(&cli, plan, false)
+        }
+    }
+}
+
+/// The demo plan at the first offset whose ports are all free, saying so when it moved.
+fn demo_plan(cli: &Cli) -> Result<Plan, ManifestError> {
+    let base = cli.plan.load(Source::demo, 0)?;
+    let max_port = base.targets.iter().map(|t| t.port).max().unwrap_or(0);
+    let taken = taken_ports(&base);
+    if taken.is_empty() {
+        return Ok(base);
+    }
+    for offset in candidate_offsets(max_port).into_iter().skip(1) {
+        let plan = cli.plan.load(Source::demo, offset)?;
+        if taken_ports(&plan).is_empty() {
+            eprintln!(
+                "anychat-top: ports {} are taken; the demo runs with --port-offset {}",
+                join_ports(&taken),
+                cli.plan.port_offset + offset
+            );
+            return Ok(plan);
+        }
+    }
+    Err(ManifestError {
+        path: "services/demo.toml".into(),
+        line: 0,
+        column: 0,
+        message: format!(
+            "no free set of ports for the demo (taken: {})",
+            join_ports(&taken)
+        ),
+    })
+}
+
+fn join_ports(ports: &[u16]) -> String {
+    let shown: Vec<String> = ports.iter().take(8).map(u16::to_string).collect();
+    let more = ports.len().saturating_sub(8);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// Everything validated before the terminal goes full screen; then run the loop and restore.
+fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> {
+    let layout = match resolve_layout(&cli.ui.layout) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("anychat-top: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let keymap = match &cli.ui.keymap {
+        Some(path) => match Keymap::load(path) {
+            Ok(k) => k,
+            Err(e) => {
+                eprintln!("anychat-top: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => Keymap::default_keymap(),
+    };
+    // The chosen layout first, then the built-in ones it is not, for the cycle key.
+    let chosen = layout.name.clone();
+    let mut layouts = vec![layout];
+    layouts.extend(builtin_layouts().into_iter().filter(|l| l.name != chosen));
+    let plan = Arc::new(plan);
+    let state = State::new(
+        Arc::clone(&plan),
+        layouts,
+        cli.plan.interval,
+        Instant::now(),
+    );
+    let view = ViewContext {
+        theme: Theme::from_env(),
+        help: keymap.help(),
+    };
+    let runtime = tokio::runtime::Runtime::new()?;
+    let _ = demo;
+    let app = App {
+        state,
+        keymap,
+        view,
+        probe: ProbeConfig {
+            timeout: cli.plan.timeout,
+        },
+        commands: None,
+        initial_commands: Vec::new(),
+    };
+    let result = runtime.block_on(async {
+        let mut terminal = TerminalGuard::enter()?;
+        let updates = tokio::sync::mpsc::channel::<message::Update>(1024);
+        app.run(&mut terminal.terminal, updates).await
+    });
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result.map(|()| ExitCode::SUCCESS).map_err(|e| eyre!(e))
+}
+
+/// The terminal in full-screen mode with mouse capture; restored when dropped, on every path out.
+struct TerminalGuard {
+    terminal: ratatui::DefaultTerminal,
+}
+
+impl TerminalGuard {
+    fn enter() -> color_eyre::Result<TerminalGuard> {
+        let terminal = ratatui::init();
+        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
+        Ok(TerminalGuard { terminal })
+    }
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
+        ratatui::restore();
+    }
+}

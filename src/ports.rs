@@ -1,0 +1,54 @@
+//! Which of the plan's ports are free on this host, and the offset that frees them all.
+
+use std::net::TcpListener;
+
+use crate::plan::Plan;
+
+/// Ports of `plan` that cannot be bound on their host right now.
+pub fn taken_ports(plan: &Plan) -> Vec<u16> {
+    let mut taken: Vec<u16> = plan
+        .targets
+        .iter()
+        .filter(|t| TcpListener::bind((t.host.as_str(), t.port)).is_err())
+        .map(|t| t.port)
+        .collect();
+    taken.sort_unstable();
+    taken.dedup();
+    taken
+}
+
+/// Offsets tried, in order, when the plan's own ports are taken: 0, then 20000, 21000, ... up
+/// to what keeps `max_port` valid, then 1000 ... 19000.
+pub fn candidate_offsets(max_port: u16) -> Vec<i32> {
+    let room = 65535 - i32::from(max_port);
+    let mut offsets = vec![0];
+    offsets.extend((20..=room / 1000).map(|k| k * 1000));
+    offsets.extend((1..20).map(|k| k * 1000).filter(|o| *o <= room));
+    offsets
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_keep_every_port_valid() {
+        let offsets = candidate_offsets(16686);
+        assert_eq!(&offsets[..3], [0, 20000, 21000]);
+        assert_eq!(offsets.iter().max(), Some(&48000));
+        assert!(offsets.contains(&1000));
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let plan = crate::manifest::build_plan(
+            &[crate::manifest::Source {
+                path: "t.toml".into(),
+                text: format!("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = {port}\n"),
+            }],
+            &Default::default(),
+        )
+        .unwrap();
+        assert_eq!(taken_ports(&plan), [port]);
+        drop(taken);
+        assert!(taken_ports(&plan).is_empty());
+    }
+}

@@ -1,0 +1,472 @@
+//! The single owner of everything the dashboard shows: pure, synchronous, tested without a terminal.
+
+pub mod rows;
+pub mod target;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ratatui::layout::Rect;
+
+use crate::action::Action;
+use crate::health::ProbeState;
+use crate::layout::{Layout, PanelKind, panel_areas};
+use crate::message::{Command, Update};
+use crate::plan::{EntryId, EntryKind, Plan};
+use rows::{Row, scroll_offset, visible_rows};
+use target::TargetStatus;
+
+/// Alerts kept for the alerts strip.
+pub const ALERT_HISTORY: usize = 50;
+
+/// What keys currently mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    /// Typing a filter after `/`.
+    Filter,
+    Help,
+    /// Waiting for y/n before stopping everything.
+    ConfirmStopAll,
+}
+
+/// How bad an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A notable event shown in the alerts strip, newest last.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub at: Instant,
+    pub severity: Severity,
+    pub text: String,
+}
+
+/// UI state: focus, selection, filter, grouping, layout, scroll.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub mode: Mode,
+    pub focus: PanelKind,
+    pub filter: String,
+    pub grouped: bool,
+    pub selected: Option<EntryId>,
+    pub layout: usize,
+    pub size: Rect,
+    /// First visible row of the services and infra tables.
+    pub offsets: [usize; 2],
+    pub quit: bool,
+}
+
+/// Everything the dashboard knows.
+pub struct State {
+    pub plan: Arc<Plan>,
+    pub targets: Vec<TargetStatus>,
+    pub layouts: Vec<Layout>,
+    pub ui: Ui,
+    pub alerts: VecDeque<Alert>,
+    /// The latest clock reading passed in (ages are computed against it).
+    pub now: Instant,
+    pub started: Instant,
+    pub probe_interval: Duration,
+    /// Dashboard's own CPU (percent of one core) and RSS.
+    pub self_usage: Option<(f64, u64)>,
+}
+
+fn table_index(kind: PanelKind) -> Option<usize> {
+    match kind {
+        PanelKind::Services => Some(0),
+        PanelKind::Infra => Some(1),
+        _ => None,
+    }
+}
+
+fn table_kind(kind: PanelKind) -> Option<EntryKind> {
+    match kind {
+        PanelKind::Services => Some(EntryKind::Service),
+        PanelKind::Infra => Some(EntryKind::Infra),
+        _ => None,
+    }
+}
+
+impl State {
+    /// A state for `plan` with `layouts` (the first is shown), at time `now`.
+    pub fn new(
+        plan: Arc<Plan>,
+        layouts: Vec<Layout>,
+        probe_interval: Duration,
+        now: Instant,
+    ) -> Self {
+        let targets = vec![TargetStatus::default(); plan.targets.len()];
+        let mut state = State {
+            plan,
+            targets,
+            layouts,
+            ui: Ui {
+                mode: Mode::Normal,
+                focus: PanelKind::Services,
+                filter: String::new(),
+                grouped: false,
+                selected: None,
+                layout: 0,
+                size: Rect::new(0, 0, 80, 24),
+                offsets: [0, 0],
+                quit: false,
+            },
+            alerts: VecDeque::new(),
+            now,
+            started: now,
+            probe_interval,
+            self_usage: None,
+        };
+        state.ui.selected = state
+            .rows(PanelKind::Services)
+            .iter()
+            .find_map(|r| match r {
+                Row::Entry(id) => Some(*id),
+                Row::Group(_) => None,
+            });
+        state.fix_focus();
+        state
+    }
+
+    /// The layout in use.
+    pub fn layout(&self) -> &Layout {
+        &self.layouts[self.ui.layout.min(self.layouts.len().saturating_sub(1))]
+    }
+
+    /// Screen area of every panel of the current layout at the current size.
+    pub fn areas(&self) -> Vec<(PanelKind, Rect)> {
+        panel_areas(self.layout(), self.ui.size)
+    }
+
+    /// The rows of a table panel (empty for other panels).
+    pub fn rows(&self, panel: PanelKind) -> Vec<Row> {
+        match table_kind(panel) {
+            Some(kind) => visible_rows(&self.plan, kind, &self.ui.filter, self.ui.grouped),
+            None => Vec::new(),
+        }
+    }
+
+    /// First visible row of a table panel.
+    pub fn offset(&self, panel: PanelKind) -> usize {
+        table_index(panel).map_or(0, |i| self.ui.offsets[i])
+    }
+
+    /// Worst state among an entry's required targets (all targets when none is required).
+    pub fn entry_state(&self, entry: EntryId) -> ProbeState {
+        let e = &self.plan.entries[entry.0];
+        let any_required = e.targets.iter().any(|t| self.plan.targets[t.0].required);
+        let rank = |s: ProbeState| match s {
+            ProbeState::Up | ProbeState::NoHealthService => 0,
+            ProbeState::Pending => 1,
+            ProbeState::Unhealthy => 2,
+            ProbeState::Down => 3,
+        };
+        e.targets
+            .iter()
+            .filter(|t| !any_required || self.plan.targets[t.0].required)
+            .map(|t| self.targets[t.0].state)
+            .max_by_key(|s| rank(*s))
+            .unwrap_or(ProbeState::Pending)
+    }
+
+    /// Entries up and entries not up (pending excluded).
+    pub fn counts(&self) -> (usize, usize) {
+        let mut up = 0;
+        let mut down = 0;
+        for i in 0..self.plan.entries.len() {
+            match self.entry_state(EntryId(i)) {
+                ProbeState::Up | ProbeState::NoHealthService => up += 1,
+                ProbeState::Pending => {}
+                _ => down += 1,
+            }
+        }
+        (up, down)
+    }
+
+    fn alert(&mut self, at: Instant, severity: Severity, text: String) {
+        if self.alerts.len() == ALERT_HISTORY {
+            self.alerts.pop_front();
+        }
+        self.alerts.push_back(Alert { at, severity, text });
+    }
+
+    /// A command could not be queued because the worker is behind.
+    pub fn note_dropped_command(&mut self) {
+        let now = self.now;
+        self.alert(
+            now,
+            Severity::Error,
+            "a command was dropped: the supervisor is not keeping up".into(),
+        );
+    }
+
+    /// A worker task failed; shown as an alert rather than a silent freeze.
+    pub fn note_task_failure(&mut self, text: String, at: Instant) {
+        self.alert(at, Severity::Error, text);
+    }
+
+    /// Apply a fact; returns whether anything visible changed.
+    pub fn apply(&mut self, update: Update) -> bool {
+        match update {
+            Update::HealthChecked { target, result, at } => {
+                self.now = self.now.max(at);
+                let Some(status) = self.targets.get_mut(target.0) else {
+                    return false;
+                };
+                if let Some(change) = status.record(result, at) {
+                    let t = &self.plan.targets[target.0];
+                    let name = &self.plan.entries[t.entry.0].name;
+                    let (severity, verb) = match change.to {
+                        ProbeState::Up => (Severity::Info, "is up"),
+                        ProbeState::NoHealthService => {
+                            (Severity::Info, "is up (no health service)")
+                        }
+                        ProbeState::Unhealthy => (Severity::Warning, "is unhealthy"),
+                        ProbeState::Down => (Severity::Error, "is down"),
+                        ProbeState::Pending => (Severity::Info, "is pending"),
+                    };
+                    // The first result is shown in the tables; only later transitions are news.
+                    if change.from != ProbeState::Pending {
+                        let text =
+                            format!("{name} {} :{} {verb}: {}", t.label, t.port, change.detail);
+                        self.alert(at, severity, text);
+                    }
+                    return true;
+                }
+                // Latency figures and sparklines move with every result.
+                true
+            }
+            Update::SelfUsageMeasured {
+                cpu_percent,
+                rss_bytes,
+            } => {
+                let old = self.self_usage;
+                self.self_usage = Some((cpu_percent, rss_bytes));
+                old.is_none_or(|(c, r)| {
+                    (c * 10.0).round() != (cpu_percent * 10.0).round() || r >> 20 != rss_bytes >> 20
+                })
+            }
+            Update::Tick { at } => {
+                let before = self.now;
+                self.now = self.now.max(at);
+                // Ages are shown in whole seconds: redraw when one rolls over.
+                self.now.duration_since(self.started).as_secs()
+                    != before.duration_since(self.started).as_secs()
+            }
+            Update::ProcessStarted { .. }
+            | Update::ProcessSpawnFailed { .. }
+            | Update::ProcessExited { .. }
+            | Update::LogLines { .. }
+            | Update::PortOwnerFound { .. } => false,
+        }
+    }
+
+    /// Act on what the user wants; returns the side effects to carry out.
+    pub fn handle(&mut self, action: Action) -> Vec<Command> {
+        let commands = Vec::new();
+        match (self.ui.mode, action) {
+            (_, Action::Resize { width, height }) => self.ui.size = Rect::new(0, 0, width, height),
+            (Mode::Filter | Mode::ConfirmStopAll | Mode::Normal, Action::Quit) => {
+                self.ui.quit = true
+            }
+            (Mode::Help, Action::Help | Action::Back | Action::Quit) => self.ui.mode = Mode::Normal,
+            (Mode::Help, _) => {}
+            (Mode::Filter, Action::FilterChar(c)) => {
+                self.ui.filter.push(c);
+                self.reselect();
+            }
+            (Mode::Filter, Action::FilterBackspace) => {
+                self.ui.filter.pop();
+                self.reselect();
+            }
+            (Mode::Filter, Action::FilterDone) => self.ui.mode = Mode::Normal,
+            (Mode::Filter, Action::Back) => {
+                self.ui.filter.clear();
+                self.ui.mode = Mode::Normal;
+                self.reselect();
+            }
+            (Mode::Filter, _) => {}
+            (Mode::ConfirmStopAll, _) => self.ui.mode = Mode::Normal,
+            (Mode::Normal, action) => self.handle_normal(action),
+        }
+        self.keep_visible();
+        commands
+    }
+
+    fn handle_normal(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.ui.quit = true,
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::PageUp => self.move_selection(-(self.page() as isize)),
+            Action::PageDown => self.move_selection(self.page() as isize),
+            Action::Top => self.move_selection(isize::MIN / 2),
+            Action::Bottom => self.move_selection(isize::MAX / 2),
+            Action::NextPanel => self.cycle_focus(1),
+            Action::PrevPanel => self.cycle_focus(-1),
+            Action::Filter => self.ui.mode = Mode::Filter,
+            Action::ToggleGroups => self.ui.grouped = !self.ui.grouped,
+            Action::Detail => {
+                // Open the detail: in a layout without a detail panel, switch to one that has it.
+                if !self.areas().iter().any(|(k, _)| *k == PanelKind::Detail)
+                    && let Some(i) = self.layouts.iter().position(|l| {
+                        panel_areas(l, self.ui.size)
+                            .iter()
+                            .any(|(k, _)| *k == PanelKind::Detail)
+                    })
+                {
+                    self.ui.layout = i;
+                    self.fix_focus();
+                }
+            }
+            Action::Help => self.ui.mode = Mode::Help,
+            Action::CycleLayout => {
+                self.ui.layout = (self.ui.layout + 1) % self.layouts.len().max(1);
+                self.fix_focus();
+            }
+            Action::Back if !self.ui.filter.is_empty() => {
+                self.ui.filter.clear();
+                self.reselect();
+            }
+            Action::StopAll => self.ui.mode = Mode::ConfirmStopAll,
+            Action::Click { column, row } => self.click(column, row),
+            Action::ScrollUp { column, row } => self.scroll_at(column, row, -3),
+            Action::ScrollDown { column, row } => self.scroll_at(column, row, 3),
+            _ => {}
+        }
+    }
+
+    fn table_panels(&self) -> Vec<(PanelKind, Rect)> {
+        self.areas()
+            .into_iter()
+            .filter(|(k, _)| table_kind(*k).is_some())
+            .collect()
+    }
+
+    /// Rows a table panel can show (inside borders, below the header).
+    fn body_height(area: Rect) -> usize {
+        usize::from(area.height.saturating_sub(3))
+    }
+
+    fn page(&self) -> usize {
+        self.areas()
+            .iter()
+            .find(|(k, _)| *k == self.ui.focus)
+            .map_or(10, |(_, a)| Self::body_height(*a).max(1))
+    }
+
+    fn fix_focus(&mut self) {
+        let panels = self.table_panels();
+        if !panels.iter().any(|(k, _)| *k == self.ui.focus)
+            && let Some((k, _)) = panels.first()
+        {
+            self.ui.focus = *k;
+        }
+    }
+
+    fn cycle_focus(&mut self, step: isize) {
+        let panels = self.table_panels();
+        if panels.is_empty() {
+            return;
+        }
+        let at = panels
+            .iter()
+            .position(|(k, _)| *k == self.ui.focus)
+            .unwrap_or(0) as isize;
+        let next = (at + step).rem_euclid(panels.len() as isize) as usize;
+        self.ui.focus = panels[next].0;
+        self.reselect();
+    }
+
+    /// Keep the selection on a visible row of the focused table.
+    fn reselect(&mut self) {
+        let rows = self.rows(self.ui.focus);
+        let visible = |id: EntryId| rows.contains(&Row::Entry(id));
+        if !self.ui.selected.is_some_and(visible) {
+            self.ui.selected = rows.iter().find_map(|r| match r {
+                Row::Entry(id) => Some(*id),
+                Row::Group(_) => None,
+            });
+        }
+    }
+
+    fn move_selection(&mut self, step: isize) {
+        self.reselect();
+        let entries: Vec<EntryId> = self
+            .rows(self.ui.focus)
+            .into_iter()
+            .filter_map(|r| match r {
+                Row::Entry(id) => Some(id),
+                Row::Group(_) => None,
+            })
+            .collect();
+        if entries.is_empty() {
+            return;
+        }
+        let at = self
+            .ui
+            .selected
+            .and_then(|s| entries.iter().position(|e| *e == s))
+            .unwrap_or(0) as isize;
+        let next = (at.saturating_add(step)).clamp(0, entries.len() as isize - 1) as usize;
+        self.ui.selected = Some(entries[next]);
+    }
+
+    fn keep_visible(&mut self) {
+        for (kind, area) in self.table_panels() {
+            let Some(i) = table_index(kind) else { continue };
+            let rows = self.rows(kind);
+            let sel = self
+                .ui
+                .selected
+                .and_then(|s| rows.iter().position(|r| *r == Row::Entry(s)));
+            let height = Self::body_height(area);
+            self.ui.offsets[i] = match sel {
+                Some(sel) => scroll_offset(self.ui.offsets[i], sel, height, rows.len()),
+                None => self.ui.offsets[i].min(rows.len().saturating_sub(height)),
+            };
+        }
+    }
+
+    fn panel_at(&self, column: u16, row: u16) -> Option<(PanelKind, Rect)> {
+        self.areas()
+            .into_iter()
+            .find(|(_, a)| a.contains(ratatui::layout::Position::new(column, row)))
+    }
+
+    fn click(&mut self, column: u16, row: u16) {
+        let Some((kind, area)) = self.panel_at(column, row) else {
+            return;
+        };
+        if table_kind(kind).is_none() {
+            return;
+        }
+        self.ui.focus = kind;
+        // Border line, then the header line, then rows.
+        let Some(line) = row.checked_sub(area.y + 2) else {
+            return;
+        };
+        let index = self.offset(kind) + usize::from(line);
+        if let Some(Row::Entry(id)) = self.rows(kind).get(index) {
+            self.ui.selected = Some(*id);
+        }
+    }
+
+    fn scroll_at(&mut self, column: u16, row: u16, step: isize) {
+        if let Some((kind, _)) = self.panel_at(column, row)
+            && table_kind(kind).is_some()
+        {
+            if self.ui.focus != kind {
+                self.ui.focus = kind;
+                self.reselect();
+            }
+            self.move_selection(step);
+        }
+    }
+}

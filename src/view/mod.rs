@@ -1,0 +1,60 @@
+//! Drawing: turns the state into a frame. Computes nothing the state has not derived.
+
+pub mod format;
+pub mod panels;
+pub mod theme;
+
+use ratatui::Frame;
+
+use crate::layout::PanelKind;
+use crate::state::{Mode, State};
+use panels::alerts::AlertsPanel;
+use panels::detail::DetailPanel;
+use panels::help::HelpOverlay;
+use panels::logs::LogsPanel;
+use panels::status::StatusBar;
+use panels::table::TablePanel;
+use theme::Theme;
+
+/// What the view needs besides the state.
+pub struct ViewContext {
+    pub theme: Theme,
+    /// Help overlay lines from the keymap.
+    pub help: Vec<(String, &'static str)>,
+}
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
+    let theme = ctx.theme;
+    let buf = frame.buffer_mut();
+    for (kind, area) in state.areas() {
+        match kind {
+            PanelKind::Services | PanelKind::Infra => {
+                (&TablePanel { state, kind, theme }).render_to(area, buf)
+            }
+            PanelKind::Detail => (&DetailPanel { state, theme }).render_to(area, buf),
+            PanelKind::Alerts => (&AlertsPanel { state, theme }).render_to(area, buf),
+            PanelKind::Status => (&StatusBar { state, theme }).render_to(area, buf),
+            PanelKind::Logs => (&LogsPanel { state, theme }).render_to(area, buf),
+        }
+    }
+    if state.ui.mode == Mode::Help {
+        let area = frame.area();
+        (&HelpOverlay {
+            lines: &ctx.help,
+            theme,
+        })
+            .render_to(area, frame.buffer_mut());
+    }
+}
+
+/// `Widget::render` with the arguments in drawing order.
+trait RenderTo {
+    fn render_to(self, area: ratatui::layout::Rect, buf: &mut ratatui::buffer::Buffer);
+}
+
+impl<W: ratatui::widgets::Widget> RenderTo for W {
+    fn render_to(self, area: ratatui::layout::Rect, buf: &mut ratatui::buffer::Buffer) {
+        self.render(area, buf);
+    }
+}

@@ -1,0 +1,111 @@
+//! The detail panel: every probe of the selected entry with its last result and its history of state changes.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use crate::state::State;
+use crate::view::format;
+use crate::view::theme::{Theme, symbol};
+
+/// Input of the detail panel.
+pub struct DetailPanel<'a> {
+    pub state: &'a State,
+    pub theme: Theme,
+}
+
+impl Widget for &DetailPanel<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let s = self.state;
+        let t = self.theme;
+        let Some(id) = s.ui.selected else {
+            Paragraph::new("nothing selected")
+                .block(Block::default().borders(Borders::ALL).title(" Detail "))
+                .render(area, buf);
+            return;
+        };
+        let e = &s.plan.entries[id.0];
+        let mut lines = vec![Line::from(vec![
+            Span::styled(e.name.clone(), t.header()),
+            Span::styled(format!("  {}  ", e.group), t.dim()),
+            Span::raw(e.description.clone()),
+        ])];
+        if !e.command.is_empty() {
+            lines.push(Line::from(vec![
+                Span::styled("command ", t.dim()),
+                Span::raw(e.command.join(" ")),
+            ]));
+        }
+        if let Some(c) = &e.container {
+            lines.push(Line::from(vec![
+                Span::styled("container ", t.dim()),
+                Span::raw(c.clone()),
+            ]));
+        }
+        lines.push(Line::from(Span::styled("probes", t.header())));
+        for tid in &e.targets {
+            let target = &s.plan.targets[tid.0];
+            let status = &s.targets[tid.0];
+            let (latency, detail) = status
+                .last
+                .as_ref()
+                .map_or(("-".to_string(), "not probed yet".to_string()), |r| {
+                    (format::latency(r.latency), r.detail.clone())
+                });
+            let since = status.since.map_or_else(String::new, |at| {
+                format!(" for {}", format::age(s.now.saturating_duration_since(at)))
+            });
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {} ", symbol(status.state)), t.state(status.state)),
+                Span::raw(format!(
+                    "{:<9} :{:<5} {:<10} ",
+                    target.label,
+                    target.port,
+                    target.kind.as_str()
+                )),
+                Span::styled(
+                    format!("{:<17}", status.state.as_str()),
+                    t.state(status.state),
+                ),
+                Span::raw(format!(" {latency:>6}{since}  ")),
+                Span::styled(detail, t.dim()),
+            ]));
+        }
+        let mut changes: Vec<_> = e
+            .targets
+            .iter()
+            .flat_map(|tid| s.targets[tid.0].changes.iter().map(move |c| (tid, c)))
+            .collect();
+        changes.sort_by_key(|(_, c)| std::cmp::Reverse(c.at));
+        if !changes.is_empty() {
+            lines.push(Line::from(Span::styled("state changes", t.header())));
+        }
+        for (tid, c) in changes.into_iter().take(12) {
+            let target = &s.plan.targets[tid.0];
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!(
+                        " {:>4} ago ",
+                        format::age(s.now.saturating_duration_since(c.at))
+                    ),
+                    t.dim(),
+                ),
+                Span::raw(format!("{:<8} ", target.label)),
+                Span::styled(c.from.as_str().to_string(), t.state(c.from)),
+                Span::raw(" → "),
+                Span::styled(c.to.as_str().to_string(), t.state(c.to)),
+                Span::styled(format!("  {}", c.detail), t.dim()),
+            ]));
+        }
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(
+                Block::default()
+                    .borders(Borders::ALL)
+                    .border_style(t.border(false))
+                    .title(format!(" Detail: {} ", e.name)),
+            )
+            .render(area, buf);
+    }
+}

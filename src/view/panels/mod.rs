@@ -1,0 +1,8 @@
+//! One file per panel; each takes a small input struct and implements `Widget` for a reference to it.
+
+pub mod alerts;
+pub mod detail;
+pub mod help;
+pub mod logs;
+pub mod status;
+pub mod table;

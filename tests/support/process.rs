@@ -1,0 +1,169 @@
+//! Child processes for tests: free ports, readiness polling, a kill-on-drop guard, and the
+//! rule for server binaries that are not installed.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral loopback port");
+    listener.local_addr().expect("local address").port()
+}
+
+/// Polls until something accepts TCP connections on `port`; false if `within` runs out.
+pub async fn wait_for_port(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// Polls until nothing accepts on `port` any more (the server really is gone).
+pub async fn wait_for_port_closed(port: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    false
+}
+
+/// A running child that is stopped (SIGTERM, then SIGKILL after 5 s) and reaped on drop.
+pub struct ChildGuard {
+    child: Child,
+    name: String,
+    /// The child's stdout and stderr, shown only if the test fails.
+    output: Option<File>,
+}
+
+impl ChildGuard {
+    /// Starts `cmd` with stdin closed and its output kept aside, printed if the test panics.
+    pub fn spawn(cmd: &mut Command) -> ChildGuard {
+        let name = cmd.get_program().to_string_lossy().into_owned();
+        let output = tempfile::tempfile().ok();
+        let sink = || match output.as_ref().and_then(|f| f.try_clone().ok()) {
+            Some(file) => Stdio::from(file),
+            None => Stdio::null(),
+        };
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(sink())
+            .stderr(sink())
+            .spawn()
+            .unwrap_or_else(|err| panic!("start {name}: {err}"));
+        ChildGuard {
+            child,
+            name,
+            output,
+        }
+    }
+
+    /// Whether the child has already exited (e.g. it failed to start its server).
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        self.stop();
+        if std::thread::panicking()
+            && let Some(mut file) = self.output.take()
+        {
+            let mut text = String::new();
+            let _ = file.seek(SeekFrom::Start(0));
+            let _ = file.read_to_string(&mut text);
+            eprintln!(
+                "--- output of {} ---\n{text}--- end of {} ---",
+                self.name, self.name
+            );
+        }
+    }
+}
+
+impl ChildGuard {
+    fn stop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child's pid; the child is not yet reaped, so the pid
+            // cannot have been reused.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        eprintln!("{} ignored SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The skip rule for missing server binaries, in one place: outside CI print
+/// "SKIP: <reason>" and let the test return; with CI=true a missing binary fails the test.
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{reason} (CI=true, so a missing server binary is a failure)");
+    }
+    eprintln!("SKIP: {reason}");
+}
+
+/// Finds `name` on PATH or in the sbin directories Debian puts servers in; applies
+/// [`skip_or_fail`] when it is nowhere.
+pub fn require_binary(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs = std::env::split_paths(&path).chain(
+        ["/usr/sbin", "/usr/local/sbin", "/sbin", "/usr/bin"]
+            .iter()
+            .map(PathBuf::from),
+    );
+    for dir in dirs {
+        let candidate = dir.join(name);
+        if is_executable(&candidate) {
+            return Some(candidate);
+        }
+    }
+    skip_or_fail(&format!("{name} is not installed"));
+    None
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Starts the bundled `anychat-stub` with `args` (quiet: no request logs).
+pub fn stub(args: &[&str]) -> ChildGuard {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_anychat-stub"));
+    cmd.args([
+        "--name",
+        "probe-test",
+        "--quiet-health",
+        "--log-interval",
+        "0s",
+    ])
+    .args(args);
+    ChildGuard::spawn(&mut cmd)
+}
