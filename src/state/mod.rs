@@ -470,3 +470,6 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

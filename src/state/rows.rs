@@ -86,7 +86,7 @@ mod tests {
         let rows = visible_rows(&plan, EntryKind::Service, "SER-s", false);
         assert_eq!(names(&plan, &rows), ["user-service"]);
         let rows = visible_rows(&plan, EntryKind::Infra, "i", false);
-        assert_eq!(names(&plan, &rows), ["minio", "grafana", "livekit"]);
+        assert_eq!(names(&plan, &rows), ["redis", "minio", "livekit"]);
     }
 
     #[test]

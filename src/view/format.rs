@@ -58,7 +58,7 @@ mod tests {
         assert_eq!(latency(Duration::from_millis(1500)), "1.5s");
         assert_eq!(age(Duration::from_secs(59)), "59s");
         assert_eq!(age(Duration::from_secs(125)), "2m");
-        assert_eq!(sparkline([1, 2, 4, 8].into_iter(), 3), "▂▄█");
+        assert_eq!(sparkline([1, 2, 4, 8].into_iter(), 3), "▃▅█");
         assert_eq!(sparkline([0, 0].into_iter(), 10), "▁▁");
         assert_eq!(bytes(15 * 1024 * 1024), "15.0 MiB");
     }

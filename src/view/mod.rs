@@ -4,6 +4,9 @@ pub mod format;
 pub mod panels;
 pub mod theme;
 
+#[cfg(test)]
+mod tests;
+
 use ratatui::Frame;
 
 use crate::layout::PanelKind;

@@ -59,18 +59,15 @@ impl Widget for &DetailPanel<'_> {
             lines.push(Line::from(vec![
                 Span::styled(format!(" {} ", symbol(status.state)), t.state(status.state)),
                 Span::raw(format!(
-                    "{:<9} :{:<5} {:<10} ",
+                    "{} :{} {} ",
                     target.label,
                     target.port,
                     target.kind.as_str()
                 )),
-                Span::styled(
-                    format!("{:<17}", status.state.as_str()),
-                    t.state(status.state),
-                ),
-                Span::raw(format!(" {latency:>6}{since}  ")),
-                Span::styled(detail, t.dim()),
+                Span::styled(status.state.as_str().to_string(), t.state(status.state)),
+                Span::raw(format!(" {latency}{since}")),
             ]));
+            lines.push(Line::from(Span::styled(format!("   {detail}"), t.dim())));
         }
         let mut changes: Vec<_> = e
             .targets

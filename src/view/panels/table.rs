@@ -6,7 +6,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row as TableRow, Table, Widget};
 
 use crate::layout::PanelKind;
-use crate::plan::{EntryId, EntryKind};
+use crate::plan::EntryId;
 use crate::state::State;
 use crate::state::rows::Row;
 use crate::view::format;
@@ -58,37 +58,147 @@ impl TablePanel<'_> {
             .collect();
         Cell::from(Line::from(spans))
     }
+}
 
-    fn entry_row(&self, entry: EntryId, width: u16) -> TableRow<'static> {
+/// A column of the table; which ones are shown depends on the width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    Name,
+    Group,
+    Http,
+    Grpc,
+    Metrics,
+    Ports,
+    Latency,
+    Since,
+    History,
+}
+
+impl Col {
+    fn header(self, services: bool) -> &'static str {
+        match self {
+            Col::Name if services => "SERVICE",
+            Col::Name => "COMPONENT",
+            Col::Group if services => "GROUP",
+            Col::Group => "CATEGORY",
+            Col::Http => "HTTP",
+            Col::Grpc => "GRPC",
+            Col::Metrics => "METRICS",
+            Col::Ports => "PORTS",
+            Col::Latency => "LAT",
+            Col::Since => "SINCE",
+            Col::History => "LATENCY HISTORY",
+        }
+    }
+
+    fn width(self, services: bool) -> u16 {
+        match self {
+            Col::Name if services => 18,
+            Col::Name => 13,
+            Col::Group if services => 9,
+            Col::Group => 14,
+            Col::Http | Col::Grpc | Col::Metrics => 7,
+            // Ports shrink to what is left (see `render`); 20 is what they need to be worth showing.
+            Col::Ports => 20,
+            Col::Latency => 6,
+            Col::Since => 5,
+            Col::History => 12,
+        }
+    }
+}
+
+/// The columns that fit in `width`, most important first, shown in table order.
+fn columns(services: bool, width: u16) -> Vec<Col> {
+    let by_priority: &[Col] = if services {
+        &[
+            Col::Name,
+            Col::Http,
+            Col::Grpc,
+            Col::Latency,
+            Col::Since,
+            Col::Metrics,
+            Col::Group,
+            Col::History,
+        ]
+    } else {
+        &[
+            Col::Name,
+            Col::Ports,
+            Col::Latency,
+            Col::Since,
+            Col::Group,
+            Col::History,
+        ]
+    };
+    let order: &[Col] = if services {
+        &[
+            Col::Name,
+            Col::Group,
+            Col::Http,
+            Col::Grpc,
+            Col::Metrics,
+            Col::Latency,
+            Col::Since,
+            Col::History,
+        ]
+    } else {
+        &[
+            Col::Name,
+            Col::Group,
+            Col::Ports,
+            Col::Latency,
+            Col::Since,
+            Col::History,
+        ]
+    };
+    let mut used = 0;
+    let mut chosen = Vec::new();
+    for &c in by_priority {
+        let w = c.width(services) + 1;
+        if used + w <= width || chosen.is_empty() {
+            used += w;
+            chosen.push(c);
+        }
+    }
+    order
+        .iter()
+        .copied()
+        .filter(|c| chosen.contains(c))
+        .collect()
+}
+
+impl TablePanel<'_> {
+    fn cell(&self, col: Col, entry: EntryId, spark_width: u16) -> Cell<'static> {
         let s = self.state;
         let e = &s.plan.entries[entry.0];
         let main = e.targets.first().map(|t| &s.targets[t.0]);
-        let latency = main
-            .and_then(|m| m.last.as_ref())
-            .map_or_else(String::new, |r| format::latency(r.latency));
-        let since = main.and_then(|m| m.since).map_or_else(String::new, |t| {
-            format::age(s.now.saturating_duration_since(t))
-        });
-        let spark = main.map_or_else(String::new, |m| {
-            format::sparkline(m.latencies_us.iter().copied(), usize::from(width))
-        });
-        let state = s.entry_state(entry);
-        let name = Span::styled(
-            format!("{} {}", symbol(state), e.name),
-            self.theme.state(state),
-        );
-        let mut cells = vec![Cell::from(name), Cell::from(e.group.clone())];
-        if e.kind == EntryKind::Service {
-            cells.push(self.port_cell(entry, "http"));
-            cells.push(self.port_cell(entry, "grpc"));
-            cells.push(self.port_cell(entry, "metrics"));
-        } else {
-            cells.push(self.ports_cell(entry));
+        match col {
+            Col::Name => {
+                let state = s.entry_state(entry);
+                Cell::from(Span::styled(
+                    format!("{} {}", symbol(state), e.name),
+                    self.theme.state(state),
+                ))
+            }
+            Col::Group => Cell::from(e.group.clone()),
+            Col::Http => self.port_cell(entry, "http"),
+            Col::Grpc => self.port_cell(entry, "grpc"),
+            Col::Metrics => self.port_cell(entry, "metrics"),
+            Col::Ports => self.ports_cell(entry),
+            Col::Latency => Cell::from(
+                main.and_then(|m| m.last.as_ref())
+                    .map_or_else(String::new, |r| format::latency(r.latency)),
+            ),
+            Col::Since => Cell::from(main.and_then(|m| m.since).map_or_else(String::new, |t| {
+                format::age(s.now.saturating_duration_since(t))
+            })),
+            Col::History => Cell::from(Span::styled(
+                main.map_or_else(String::new, |m| {
+                    format::sparkline(m.latencies_us.iter().copied(), usize::from(spark_width))
+                }),
+                self.theme.accent(),
+            )),
         }
-        cells.push(Cell::from(latency));
-        cells.push(Cell::from(since));
-        cells.push(Cell::from(Span::styled(spark, self.theme.accent())));
-        TableRow::new(cells)
     }
 }
 
@@ -98,70 +208,46 @@ impl Widget for &TablePanel<'_> {
         let focused = s.ui.focus == self.kind;
         let rows = s.rows(self.kind);
         let services = self.kind == PanelKind::Services;
+        let entries = rows.iter().filter(|r| matches!(r, Row::Entry(_))).count();
         let title = if s.ui.filter.is_empty() {
-            format!(
-                " {} ({}) ",
-                self.kind.title(),
-                rows.iter().filter(|r| matches!(r, Row::Entry(_))).count()
-            )
+            format!(" {} ({entries}) ", self.kind.title())
         } else {
-            format!(" {} /{} ", self.kind.title(), s.ui.filter)
+            format!(" {} ({entries}) /{} ", self.kind.title(), s.ui.filter)
         };
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(self.theme.border(focused))
             .title(title);
-        let (header, widths): (Vec<&str>, Vec<Constraint>) = if services {
-            (
-                vec![
-                    "SERVICE",
-                    "GROUP",
-                    "HTTP",
-                    "GRPC",
-                    "METRICS",
-                    "LAT",
-                    "SINCE",
-                    "LATENCY HISTORY",
-                ],
-                vec![
-                    Constraint::Length(18),
-                    Constraint::Length(9),
-                    Constraint::Length(7),
-                    Constraint::Length(7),
-                    Constraint::Length(7),
-                    Constraint::Length(6),
-                    Constraint::Length(5),
-                    Constraint::Fill(1),
-                ],
-            )
-        } else {
-            (
-                vec![
-                    "COMPONENT",
-                    "CATEGORY",
-                    "PORTS",
-                    "LAT",
-                    "SINCE",
-                    "LATENCY HISTORY",
-                ],
-                vec![
-                    Constraint::Length(13),
-                    Constraint::Length(14),
-                    Constraint::Length(34),
-                    Constraint::Length(6),
-                    Constraint::Length(5),
-                    Constraint::Fill(1),
-                ],
-            )
+        let inner_width = area.width.saturating_sub(2);
+        let cols = columns(services, inner_width);
+        let others: u16 = cols
+            .iter()
+            .filter(|c| !matches!(c, Col::History | Col::Ports))
+            .map(|c| c.width(services) + 1)
+            .sum();
+        let ports_width = inner_width
+            .saturating_sub(others + 1)
+            .clamp(Col::Ports.width(false), 34);
+        let width_of = |c: Col| {
+            if c == Col::Ports {
+                ports_width
+            } else {
+                c.width(services)
+            }
         };
-        let fixed: u16 = widths
+        let fixed: u16 = cols
+            .iter()
+            .filter(|c| **c != Col::History)
+            .map(|c| width_of(*c) + 1)
+            .sum();
+        let spark_width = inner_width.saturating_sub(fixed).min(60);
+        let widths: Vec<Constraint> = cols
             .iter()
             .map(|c| match c {
-                Constraint::Length(n) => n + 1,
-                _ => 0,
+                Col::History => Constraint::Fill(1),
+                c => Constraint::Length(width_of(*c)),
             })
-            .sum();
-        let spark_width = area.width.saturating_sub(fixed + 2).min(60);
+            .collect();
         let offset = s.offset(self.kind);
         let height = usize::from(area.height.saturating_sub(3));
         let body: Vec<TableRow> = rows
@@ -174,7 +260,11 @@ impl Widget for &TablePanel<'_> {
                     self.theme.header(),
                 ))]),
                 Row::Entry(id) => {
-                    let row = self.entry_row(*id, spark_width);
+                    let row = TableRow::new(
+                        cols.iter()
+                            .map(|c| self.cell(*c, *id, spark_width))
+                            .collect::<Vec<_>>(),
+                    );
                     if focused && s.ui.selected == Some(*id) {
                         row.style(self.theme.selected())
                     } else {
@@ -184,6 +274,7 @@ impl Widget for &TablePanel<'_> {
             })
             .collect();
         let empty = body.is_empty();
+        let header: Vec<&str> = cols.iter().map(|c| c.header(services)).collect();
         let table = Table::new(body, widths)
             .header(TableRow::new(header).style(self.theme.header()))
             .block(block);
@@ -199,5 +290,21 @@ impl Widget for &TablePanel<'_> {
                 buf,
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_tables_drop_the_least_important_columns() {
+        assert_eq!(columns(true, 200).len(), 8);
+        assert_eq!(
+            columns(true, 44),
+            [Col::Name, Col::Http, Col::Grpc, Col::Latency]
+        );
+        assert_eq!(columns(true, 10), [Col::Name]);
+        assert_eq!(columns(false, 44), [Col::Name, Col::Ports, Col::Latency]);
     }
 }

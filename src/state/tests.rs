@@ -1,0 +1,294 @@
+//! Reducer tests: feed updates and actions, assert on the state and the commands.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::*;
+use crate::health::ProbeResult;
+use crate::layout::builtin_layouts;
+use crate::manifest::{PlanOptions, Source, build_plan};
+use crate::plan::TargetId;
+
+pub(crate) fn demo_state(now: Instant) -> State {
+    let plan = build_plan(&[Source::demo()], &PlanOptions::default()).unwrap();
+    let mut s = State::new(
+        Arc::new(plan),
+        builtin_layouts(),
+        Duration::from_secs(1),
+        now,
+    );
+    s.handle(Action::Resize {
+        width: 160,
+        height: 48,
+    });
+    s
+}
+
+pub(crate) fn checked(
+    s: &mut State,
+    name: &str,
+    label: &str,
+    state: ProbeState,
+    at: Instant,
+) -> bool {
+    let entry = s.plan.entry_named(name).unwrap();
+    let target = *s.plan.entries[entry.0]
+        .targets
+        .iter()
+        .find(|t| s.plan.targets[t.0].label == label)
+        .unwrap();
+    s.apply(Update::HealthChecked {
+        target,
+        result: ProbeResult::new(
+            state,
+            Duration::from_micros(420),
+            format!("{label} said {}", state.as_str()),
+        ),
+        at,
+    })
+}
+
+/// Every target of the plan reported up.
+pub(crate) fn all_up(s: &mut State, at: Instant) {
+    for i in 0..s.plan.targets.len() {
+        s.apply(Update::HealthChecked {
+            target: TargetId(i),
+            result: ProbeResult::new(
+                ProbeState::Up,
+                Duration::from_micros(300 + 10 * i as u64),
+                "HTTP 200",
+            ),
+            at,
+        });
+    }
+}
+
+fn selected_name(s: &State) -> &str {
+    s.ui.selected
+        .map_or("", |id| s.plan.entries[id.0].name.as_str())
+}
+
+#[test]
+fn health_updates_drive_entry_state_counts_and_alerts() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    assert_eq!(s.counts(), (0, 0), "everything pending at first");
+    all_up(&mut s, t0);
+    assert_eq!(s.counts(), (20, 0));
+    assert!(
+        s.alerts.is_empty(),
+        "coming up the first time is not an alert"
+    );
+    let t1 = t0 + Duration::from_secs(5);
+    assert!(checked(
+        &mut s,
+        "auth-service",
+        "grpc",
+        ProbeState::Down,
+        t1
+    ));
+    let auth = s.plan.entry_named("auth-service").unwrap();
+    assert_eq!(s.entry_state(auth), ProbeState::Down);
+    assert_eq!(s.counts(), (19, 1));
+    let alert = s.alerts.back().unwrap();
+    assert_eq!(alert.severity, Severity::Error);
+    assert!(
+        alert.text.starts_with("auth-service grpc :9001 is down"),
+        "{}",
+        alert.text
+    );
+    // A metrics port is not required, so it does not make the service down.
+    checked(&mut s, "user-service", "metrics", ProbeState::Down, t1);
+    let user = s.plan.entry_named("user-service").unwrap();
+    assert_eq!(s.entry_state(user), ProbeState::Up);
+    // History of changes is kept, with the time of the change.
+    let grpc = &s.plan.entries[auth.0].targets[1];
+    let status = &s.targets[grpc.0];
+    assert_eq!(status.since, Some(t1));
+    assert_eq!(status.changes.len(), 2);
+    assert_eq!(status.latencies_us.len(), 2);
+}
+
+#[test]
+fn no_health_service_counts_as_up() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    all_up(&mut s, t0);
+    checked(
+        &mut s,
+        "rtc-service",
+        "grpc",
+        ProbeState::NoHealthService,
+        t0,
+    );
+    let rtc = s.plan.entry_named("rtc-service").unwrap();
+    assert!(s.entry_state(rtc).is_up());
+}
+
+#[test]
+fn navigation_moves_within_the_focused_table_and_clamps() {
+    let mut s = demo_state(Instant::now());
+    assert_eq!(selected_name(&s), "gateway-service");
+    s.handle(Action::Down);
+    s.handle(Action::Down);
+    assert_eq!(selected_name(&s), "user-service");
+    s.handle(Action::Up);
+    assert_eq!(selected_name(&s), "auth-service");
+    s.handle(Action::Bottom);
+    assert_eq!(selected_name(&s), "admin-service");
+    s.handle(Action::Down);
+    assert_eq!(selected_name(&s), "admin-service");
+    s.handle(Action::Top);
+    assert_eq!(selected_name(&s), "gateway-service");
+    s.handle(Action::NextPanel);
+    assert_eq!(s.ui.focus, PanelKind::Infra);
+    assert_eq!(selected_name(&s), "postgres");
+    s.handle(Action::NextPanel);
+    assert_eq!(s.ui.focus, PanelKind::Services);
+}
+
+#[test]
+fn filter_narrows_rows_and_keeps_a_visible_selection() {
+    let mut s = demo_state(Instant::now());
+    s.handle(Action::Filter);
+    assert_eq!(s.ui.mode, Mode::Filter);
+    for c in "sess".chars() {
+        s.handle(Action::FilterChar(c));
+    }
+    assert_eq!(s.rows(PanelKind::Services).len(), 1);
+    assert_eq!(selected_name(&s), "session-service");
+    // q while typing is text, not quit.
+    s.handle(Action::FilterBackspace);
+    assert_eq!(s.ui.filter, "ses");
+    s.handle(Action::FilterDone);
+    assert_eq!(s.ui.mode, Mode::Normal);
+    assert_eq!(s.ui.filter, "ses");
+    s.handle(Action::Back);
+    assert_eq!(s.ui.filter, "");
+    assert_eq!(s.rows(PanelKind::Services).len(), 12);
+}
+
+#[test]
+fn grouping_adds_headings_and_selection_skips_them() {
+    let mut s = demo_state(Instant::now());
+    s.handle(Action::ToggleGroups);
+    assert!(s.ui.grouped);
+    assert_eq!(s.rows(PanelKind::Services)[0], Row::Group("core".into()));
+    s.handle(Action::Bottom);
+    s.handle(Action::Up);
+    // Groups are core, social, message, extension: above admin (last) is rtc, then file.
+    assert_eq!(selected_name(&s), "rtc-service");
+}
+
+#[test]
+fn help_and_quit_modes() {
+    let mut s = demo_state(Instant::now());
+    s.handle(Action::Help);
+    assert_eq!(s.ui.mode, Mode::Help);
+    s.handle(Action::Down);
+    assert_eq!(
+        selected_name(&s),
+        "gateway-service",
+        "keys other than close are ignored under help"
+    );
+    s.handle(Action::Quit);
+    assert_eq!(s.ui.mode, Mode::Normal);
+    assert!(!s.ui.quit, "q closes help first");
+    s.handle(Action::Quit);
+    assert!(s.ui.quit);
+}
+
+#[test]
+fn click_selects_the_row_under_the_mouse_and_wheel_scrolls() {
+    let mut s = demo_state(Instant::now());
+    let (_, area) = s
+        .areas()
+        .into_iter()
+        .find(|(k, _)| *k == PanelKind::Services)
+        .unwrap();
+    // Border, header, then rows: the fourth row is friend-service.
+    s.handle(Action::Click {
+        column: area.x + 3,
+        row: area.y + 2 + 3,
+    });
+    assert_eq!(selected_name(&s), "friend-service");
+    let (_, infra) = s
+        .areas()
+        .into_iter()
+        .find(|(k, _)| *k == PanelKind::Infra)
+        .unwrap();
+    s.handle(Action::Click {
+        column: infra.x + 3,
+        row: infra.y + 3,
+    });
+    assert_eq!(s.ui.focus, PanelKind::Infra);
+    assert_eq!(selected_name(&s), "redis");
+    s.handle(Action::ScrollDown {
+        column: infra.x + 3,
+        row: infra.y + 3,
+    });
+    assert_eq!(selected_name(&s), "prometheus");
+}
+
+#[test]
+fn small_terminal_scrolls_to_keep_the_selection_visible() {
+    let mut s = demo_state(Instant::now());
+    s.handle(Action::Resize {
+        width: 80,
+        height: 24,
+    });
+    s.handle(Action::Bottom);
+    let (_, area) = s
+        .areas()
+        .into_iter()
+        .find(|(k, _)| *k == PanelKind::Services)
+        .unwrap();
+    let height = usize::from(area.height - 3);
+    assert!(height < 12, "the test needs a table smaller than the plan");
+    assert_eq!(s.offset(PanelKind::Services), 12 - height);
+    s.handle(Action::Top);
+    assert_eq!(s.offset(PanelKind::Services), 0);
+}
+
+#[test]
+fn cycling_layouts_wraps_and_detail_switches_to_a_layout_with_one() {
+    let mut s = demo_state(Instant::now());
+    let names: Vec<String> = (0..3)
+        .map(|_| {
+            s.handle(Action::CycleLayout);
+            s.layout().name.clone()
+        })
+        .collect();
+    assert_eq!(names, ["compact", "focus", "default"]);
+    s.handle(Action::CycleLayout);
+    assert_eq!(s.layout().name, "compact");
+    s.handle(Action::Detail);
+    assert!(
+        s.areas().iter().any(|(k, _)| *k == PanelKind::Detail),
+        "{}",
+        s.layout().name
+    );
+}
+
+#[test]
+fn redraw_only_when_something_visible_changed() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    assert!(!s.apply(Update::Tick {
+        at: t0 + Duration::from_millis(300)
+    }));
+    assert!(
+        s.apply(Update::Tick {
+            at: t0 + Duration::from_millis(1100)
+        }),
+        "ages roll over"
+    );
+    assert!(s.apply(Update::SelfUsageMeasured {
+        cpu_percent: 0.3,
+        rss_bytes: 10 << 20
+    }));
+    assert!(!s.apply(Update::SelfUsageMeasured {
+        cpu_percent: 0.31,
+        rss_bytes: (10 << 20) + 5
+    }));
+}

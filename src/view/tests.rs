@@ -1,0 +1,181 @@
+//! Snapshot tests of every panel and every shipped layout, at 80×24 and 160×48.
+
+use std::time::{Duration, Instant};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Color;
+use ratatui::widgets::Widget;
+
+use super::*;
+use crate::action::Action;
+use crate::health::ProbeState;
+use crate::keymap::Keymap;
+use crate::message::Update;
+use crate::state::tests::{all_up, checked, demo_state};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// A state with everything up, auth's gRPC down later, and rtc without a health service.
+fn scene() -> State {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    all_up(&mut s, t0);
+    let t1 = t0 + Duration::from_secs(3);
+    all_up(&mut s, t1);
+    checked(&mut s, "auth-service", "grpc", ProbeState::Down, t1);
+    checked(
+        &mut s,
+        "rtc-service",
+        "grpc",
+        ProbeState::NoHealthService,
+        t1,
+    );
+    checked(&mut s, "minio", "console", ProbeState::Unhealthy, t1);
+    s.apply(Update::SelfUsageMeasured {
+        cpu_percent: 0.4,
+        rss_bytes: 12 << 20,
+    });
+    s.apply(Update::Tick {
+        at: t1 + Duration::from_secs(65),
+    });
+    s.handle(Action::Down);
+    s
+}
+
+fn ctx(color: bool) -> ViewContext {
+    ViewContext {
+        theme: Theme { color },
+        help: Keymap::default_keymap().help(),
+    }
+}
+
+fn text(buf: &Buffer) -> String {
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let line: String = (0..buf.area.width).map(|x| buf[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn screen(s: &mut State, (w, h): (u16, u16), color: bool) -> Buffer {
+    s.handle(Action::Resize {
+        width: w,
+        height: h,
+    });
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let ctx = ctx(color);
+    terminal.draw(|f| draw(f, s, &ctx)).unwrap();
+    terminal.backend().buffer().clone()
+}
+
+fn panel(widget: impl Widget, (w, h): (u16, u16)) -> String {
+    let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
+    widget.render(buf.area, &mut buf);
+    text(&buf)
+}
+
+#[test]
+fn every_layout_at_both_sizes() {
+    for layout in ["default", "compact", "focus"] {
+        for size in SIZES {
+            let mut s = scene();
+            while s.layout().name != layout {
+                s.handle(Action::CycleLayout);
+            }
+            let shot = text(&screen(&mut s, size, true));
+            insta::assert_snapshot!(format!("layout_{layout}_{}x{}", size.0, size.1), shot);
+        }
+    }
+}
+
+#[test]
+fn each_panel_at_both_sizes() {
+    let theme = Theme { color: true };
+    for size in SIZES {
+        let mut s = scene();
+        s.handle(Action::Resize {
+            width: size.0,
+            height: size.1,
+        });
+        let suffix = format!("{}x{}", size.0, size.1);
+        let services = panel(
+            &panels::table::TablePanel {
+                state: &s,
+                kind: PanelKind::Services,
+                theme,
+            },
+            size,
+        );
+        insta::assert_snapshot!(format!("services_{suffix}"), services);
+        let infra = panel(
+            &panels::table::TablePanel {
+                state: &s,
+                kind: PanelKind::Infra,
+                theme,
+            },
+            size,
+        );
+        insta::assert_snapshot!(format!("infra_{suffix}"), infra);
+        let detail = panel(&panels::detail::DetailPanel { state: &s, theme }, size);
+        insta::assert_snapshot!(format!("detail_{suffix}"), detail);
+        let alerts = panel(
+            &panels::alerts::AlertsPanel { state: &s, theme },
+            (size.0, 5),
+        );
+        insta::assert_snapshot!(format!("alerts_{suffix}"), alerts);
+        let status = panel(&panels::status::StatusBar { state: &s, theme }, (size.0, 1));
+        insta::assert_snapshot!(format!("status_{suffix}"), status);
+        let help = Keymap::default_keymap().help();
+        let overlay = panel(
+            &panels::help::HelpOverlay {
+                lines: &help,
+                theme,
+            },
+            size,
+        );
+        insta::assert_snapshot!(format!("help_{suffix}"), overlay);
+    }
+}
+
+#[test]
+fn filter_prompt_and_filtered_table() {
+    let mut s = scene();
+    s.handle(Action::Filter);
+    for c in "ser-".chars() {
+        s.handle(Action::FilterChar(c));
+    }
+    let shot = text(&screen(&mut s, (80, 24), true));
+    assert!(shot.contains("/ser-█"), "{shot}");
+    assert!(shot.contains("user-service"), "{shot}");
+    assert!(!shot.contains("auth-service"), "{shot}");
+}
+
+#[test]
+fn states_read_without_colour_and_no_color_drops_colours() {
+    let mut s = scene();
+    let coloured = screen(&mut s, (160, 48), true);
+    let shot = text(&coloured);
+    assert!(shot.contains("✗ auth-service"), "{shot}");
+    assert!(shot.contains("✗ 9001"), "{shot}");
+    assert!(shot.contains("○ 9009"), "{shot}");
+    assert!(shot.contains("! 9091"), "{shot}");
+    let red = coloured
+        .content()
+        .iter()
+        .filter(|c| c.fg == Color::Red)
+        .count();
+    assert!(red > 0, "down states are red");
+    let plain = screen(&mut s, (160, 48), false);
+    assert_eq!(text(&plain), shot, "same text without colour");
+    let coloured_cells = plain
+        .content()
+        .iter()
+        .filter(|c| c.fg != Color::Reset || c.bg != Color::Reset)
+        .count();
+    assert_eq!(coloured_cells, 0, "NO_COLOR leaves no colour");
+}
