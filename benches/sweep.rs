@@ -70,6 +70,18 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// CPU time (user + system) used so far by this process, servers included.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage fills a zeroed local struct.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
 fn raise_fd_limit() {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -101,9 +113,11 @@ fn main() {
             timed_sweep(&mut all, total).await;
         }
         let mut times = Vec::with_capacity(MEASURED_SWEEPS);
+        let cpu_before = cpu_time();
         for _ in 0..MEASURED_SWEEPS {
             times.push(timed_sweep(&mut all, total).await);
         }
+        let cpu = (cpu_time() - cpu_before) / MEASURED_SWEEPS as u32;
         times.sort();
         let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
         println!(
@@ -117,6 +131,7 @@ fn main() {
             ms(times[0]),
             ms(times[times.len() - 1])
         );
+        println!("  CPU per sweep (probes and servers, both cores) {}", ms(cpu));
         drop(all);
 
         let mut hung = probers(&plan(&servers, HUNG_TARGETS), &cfg);

@@ -28,7 +28,10 @@ pub enum Action {
     MergedLogs,
     /// Leave a mode: close help, clear the filter, cancel a confirmation.
     Back,
-    // Input-only actions, produced by the input layer, never bound by name.
+    // Actions produced by the program itself, never bound by name.
+    /// Start every entry with a command at once, ignoring dependencies (the demo's stubs).
+    #[serde(skip)]
+    StartEverything,
     #[serde(skip)]
     FilterChar(char),
     #[serde(skip)]
@@ -84,7 +87,8 @@ impl Action {
             Action::StopAll => "stop every service (asks first)",
             Action::MergedLogs => "logs: selected service / all services merged",
             Action::Back => "close help, clear the filter, cancel",
-            Action::FilterChar(_)
+            Action::StartEverything
+            | Action::FilterChar(_)
             | Action::FilterBackspace
             | Action::FilterDone
             | Action::Confirm(_)

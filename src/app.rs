@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use crate::action::Action;
 use crate::collect::self_usage::watch_self;
 use crate::collect::{ProbeConfig, spawn_watchers};
+use crate::control::{Supervisor, SupervisorOptions};
 use crate::keymap::Keymap;
 use crate::message::{Command, Update};
 use crate::state::State;
@@ -23,6 +24,8 @@ use crate::view::{ViewContext, draw};
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 /// The slow clock for ages.
 pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
+/// Commands queued for the supervisor before the UI reports it as behind.
+const COMMAND_QUEUE: usize = 1024;
 /// Updates taken from the channel per wake-up.
 const UPDATE_BATCH: usize = 256;
 
@@ -32,13 +35,34 @@ pub struct App {
     pub keymap: Keymap,
     pub view: ViewContext,
     pub probe: ProbeConfig,
-    /// Where commands for the supervisor go (none: nothing is started).
-    pub commands: Option<mpsc::Sender<Command>>,
-    /// Commands to send as soon as the loop runs (the demo starts everything).
-    pub initial_commands: Vec<Command>,
+    /// How the supervisor treats the processes it starts.
+    pub supervisor: SupervisorOptions,
+    /// Actions to carry out as soon as the loop runs (the demo starts everything).
+    pub initial_actions: Vec<Action>,
+    /// Where commands for the supervisor go (set by `run`).
+    commands: Option<mpsc::Sender<Command>>,
 }
 
 impl App {
+    /// A loop over `state`, not yet running.
+    pub fn new(
+        state: State,
+        keymap: Keymap,
+        view: ViewContext,
+        probe: ProbeConfig,
+        supervisor: SupervisorOptions,
+    ) -> App {
+        App {
+            state,
+            keymap,
+            view,
+            probe,
+            supervisor,
+            initial_actions: Vec::new(),
+            commands: None,
+        }
+    }
+
     fn send(&mut self, commands: Vec<Command>) {
         let Some(tx) = &self.commands else { return };
         for c in commands {
@@ -60,9 +84,15 @@ impl App {
         let mut tasks: JoinSet<()> =
             spawn_watchers(&plan, &self.probe, self.state.probe_interval, tx.clone());
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
+        let (command_tx, command_rx) = mpsc::channel::<Command>(COMMAND_QUEUE);
+        let supervisor = Supervisor::new(Arc::clone(&plan), tx.clone(), self.supervisor.clone());
+        let mut supervisor = tokio::spawn(supervisor.run(command_rx));
+        self.commands = Some(command_tx);
         drop(tx);
-        let initial = std::mem::take(&mut self.initial_commands);
-        self.send(initial);
+        for action in std::mem::take(&mut self.initial_actions) {
+            let commands = self.state.handle(action);
+            self.send(commands);
+        }
 
         let mut events = EventStream::new();
         let mut sigterm = signal(SignalKind::terminate())?;
@@ -117,7 +147,12 @@ impl App {
                         }
                 }
                 _ = tokio::time::sleep_until(frame_due.into()), if dirty => {}
+                _ = sleep_until_opt(self.state.next_deadline()) => {
+                    dirty |= self.state.apply(Update::Tick { at: Instant::now() });
+                }
             }
+            let commands = self.state.take_commands();
+            self.send(commands);
             if dirty && Instant::now() >= last_draw + FRAME_INTERVAL {
                 terminal.draw(|f| draw(f, &self.state, &self.view))?;
                 last_draw = Instant::now();
@@ -125,6 +160,35 @@ impl App {
             }
         }
         tasks.abort_all();
+        // Closing the command channel makes the supervisor stop every child it started; keep
+        // draining its updates meanwhile so that it never waits on a full channel.
+        self.commands = None;
+        let longest_grace = plan
+            .entries
+            .iter()
+            .map(|e| e.stop_grace)
+            .max()
+            .unwrap_or_default();
+        let deadline = tokio::time::sleep(longest_grace + Duration::from_secs(2));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                _ = &mut supervisor => break,
+                _ = &mut deadline => break,
+                n = rx.recv_many(&mut batch, UPDATE_BATCH), if updates_open => {
+                    updates_open = n > 0;
+                    batch.clear();
+                }
+            }
+        }
         Ok(())
+    }
+}
+
+/// Sleep until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }

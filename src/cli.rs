@@ -72,6 +72,15 @@ pub struct UiArgs {
     /// Keymap file overriding the default bindings (`"key" = "action"` lines).
     #[arg(long, value_name = "FILE", global = true)]
     pub keymap: Option<PathBuf>,
+    /// Also append each service's output to DIR/<name>.log.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub log_dir: Option<PathBuf>,
+    /// On quit, leave the services anychat-top started running instead of stopping them.
+    #[arg(long, global = true)]
+    pub leave_running: bool,
+    /// Lines of output kept per service.
+    #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_LOG_LINES, global = true)]
+    pub log_lines: usize,
 }
 
 impl PlanArgs {

@@ -7,10 +7,12 @@ use std::time::Instant;
 use clap::Parser;
 use color_eyre::eyre::eyre;
 
+use anychat_top::action::Action;
 use anychat_top::app::App;
 use anychat_top::check::Report;
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::{ProbeConfig, probers, sweep};
+use anychat_top::control::SupervisorOptions;
 use anychat_top::keymap::Keymap;
 use anychat_top::layout::{builtin_layouts, resolve_layout};
 use anychat_top::manifest::{ManifestError, Source};
@@ -131,28 +133,30 @@ fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> 
     let mut layouts = vec![layout];
     layouts.extend(builtin_layouts().into_iter().filter(|l| l.name != chosen));
     let plan = Arc::new(plan);
-    let state = State::new(
+    let state = State::with_log_capacity(
         Arc::clone(&plan),
         layouts,
         cli.plan.interval,
         Instant::now(),
+        cli.ui.log_lines,
     );
     let view = ViewContext {
         theme: Theme::from_env(),
         help: keymap.help(),
     };
     let runtime = tokio::runtime::Runtime::new()?;
-    let _ = demo;
-    let app = App {
-        state,
-        keymap,
-        view,
-        probe: ProbeConfig {
-            timeout: cli.plan.timeout,
-        },
-        commands: None,
-        initial_commands: Vec::new(),
+    let supervisor = SupervisorOptions {
+        log_dir: cli.ui.log_dir.clone(),
+        leave_running: cli.ui.leave_running,
     };
+    let probe = ProbeConfig {
+        timeout: cli.plan.timeout,
+    };
+    let mut app = App::new(state, keymap, view, probe, supervisor);
+    if demo {
+        // The stubs have no real dependencies on each other: start them all at once.
+        app.initial_actions.push(Action::StartEverything);
+    }
     let result = runtime.block_on(async {
         let mut terminal = TerminalGuard::enter()?;
         let updates = tokio::sync::mpsc::channel::<message::Update>(1024);

@@ -33,7 +33,6 @@ mod zap_log;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use clap::Parser;
 use tokio::task::JoinSet;
 
@@ -45,11 +44,13 @@ use crate::shared::Shared;
 use crate::zap_log::{Field, Level, Logger};
 
 /// How long the last log lines may take to reach stdout before the process exits.
-const FINAL_FLUSH: Duration = Duration::from_millis(150);
+const FINAL_FLUSH: Duration = Duration::from_millis(100);
 /// Exit code of a Go program whose goroutine panicked.
 const GO_PANIC_EXIT_CODE: i32 = 2;
 
 fn main() {
+    // Before any thread exists, so none of them can take a SIGTERM the default way.
+    lifecycle::hold_signals(true);
     let args = Args::parse();
     let log = Logger::start(&args.name);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -84,7 +85,7 @@ async fn run(args: Args, log: Logger) -> i32 {
 
     let mut servers = JoinSet::new();
     let mut reporter = None;
-    let banner = args.tcp_banner.clone().map(Bytes::from);
+    let banner = args.tcp_banner.as_deref().map(plain_tcp::banner_bytes);
     for Bound {
         role,
         addr,

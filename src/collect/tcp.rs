@@ -27,9 +27,8 @@ impl TcpCheck {
     }
 }
 
-/// Opens a TCP connection with Nagle off (probes send tiny requests and wait for the answer).
+/// Opens a TCP connection. Nagle is left on: a probe writes one small request and then
+/// waits for the answer, so nothing is ever held back.
 pub(crate) async fn connect(host: &str, port: u16) -> std::io::Result<TcpStream> {
-    let stream = TcpStream::connect((host, port)).await?;
-    stream.set_nodelay(true)?;
-    Ok(stream)
+    TcpStream::connect((host, port)).await
 }

@@ -15,7 +15,7 @@ pub(super) struct LineSplitter {
 impl LineSplitter {
     /// Feed the next chunk; `emit(bytes, truncated)` is called for every line it completes.
     pub(super) fn push(&mut self, mut chunk: &[u8], emit: &mut impl FnMut(&[u8], bool)) {
-        while let Some(end) = memchr::memchr(b'\n', chunk) {
+        while let Some(end) = find_newline(chunk) {
             let line = &chunk[..end];
             if self.partial.is_empty() && !self.cut {
                 emit_line(line, false, emit);
@@ -49,6 +49,15 @@ impl LineSplitter {
             self.partial.extend_from_slice(bytes);
         }
     }
+}
+
+/// Position of the first `\n`. libc's memchr, because std's is private and the memchr crate
+/// is unoptimised in debug builds (it was most of the reader's time in the flood test).
+fn find_newline(haystack: &[u8]) -> Option<usize> {
+    // SAFETY: memchr reads at most `haystack.len()` bytes of a valid slice and returns null or
+    // a pointer into it.
+    let found = unsafe { libc::memchr(haystack.as_ptr().cast(), b'\n'.into(), haystack.len()) };
+    (!found.is_null()).then(|| found as usize - haystack.as_ptr() as usize)
 }
 
 fn emit_line(line: &[u8], cut: bool, emit: &mut impl FnMut(&[u8], bool)) {

@@ -1,10 +1,8 @@
 //! Reading one output stream of a child into batched `Update::LogLines`, never blocking the child.
 //!
 //! The pipe is drained as fast as the child writes. Lines go to the UI with `try_send`; while
-//! the channel is full, only the newest [`MAX_PENDING_LINES`] (at most [`MAX_PENDING_BYTES`])
-//! are kept and older ones are counted in the next batch's `dropped`.
+//! the channel is full they wait in a bounded [`Backlog`] that drops (and counts) the oldest.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -15,8 +13,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::time::Instant;
 
+use super::backlog::Backlog;
 use super::line_split::LineSplitter;
-use crate::message::{LogLine, Stream, Update};
+use crate::message::{Stream, Update};
 use crate::plan::EntryId;
 
 /// Bytes asked of the pipe per read.
@@ -25,10 +24,6 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 const BATCH_LINES: usize = 512;
 /// ...or this long after its first line arrived.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
-/// Lines kept per stream while the UI is behind; older ones are dropped and counted.
-pub const MAX_PENDING_LINES: usize = 2_000;
-/// Bytes of text kept per stream while the UI is behind.
-pub const MAX_PENDING_BYTES: usize = 4 * 1024 * 1024;
 
 /// A per-service log file, shared by the stdout and stderr readers of one child.
 pub(super) type LogFile = Arc<Mutex<BufWriter<File>>>;
@@ -40,7 +35,10 @@ pub(super) fn open_log_file(dir: &Path, name: &str) -> std::io::Result<LogFile> 
         .create(true)
         .append(true)
         .open(dir.join(format!("{}.log", name.replace('/', "_"))))?;
-    Ok(Arc::new(Mutex::new(BufWriter::with_capacity(64 * 1024, file))))
+    Ok(Arc::new(Mutex::new(BufWriter::with_capacity(
+        64 * 1024,
+        file,
+    ))))
 }
 
 /// Where one stream's lines go.
@@ -51,54 +49,33 @@ pub(super) struct LogSink {
     pub file: Option<LogFile>,
 }
 
-/// Lines waiting for room in the update channel.
-#[derive(Default)]
-struct Backlog {
-    lines: VecDeque<LogLine>,
-    bytes: usize,
-    dropped: u64,
-}
-
 enum Flush {
     Sent,
     Full,
     Closed,
 }
 
-impl Backlog {
-    fn push(&mut self, line: LogLine) {
-        self.bytes += line.text.len();
-        self.lines.push_back(line);
-        while self.lines.len() > MAX_PENDING_LINES || self.bytes > MAX_PENDING_BYTES {
-            let Some(old) = self.lines.pop_front() else {
-                break;
-            };
-            self.bytes -= old.text.len();
-            self.dropped += 1;
-        }
+/// Send the backlog if the channel has room.
+fn try_flush(backlog: &mut Backlog, sink: &LogSink) -> Flush {
+    if !backlog.has_news() {
+        return Flush::Sent;
     }
-
-    fn try_flush(&mut self, sink: &LogSink) -> Flush {
-        if self.lines.is_empty() && self.dropped == 0 {
-            return Flush::Sent;
+    match sink.updates.try_reserve() {
+        Ok(permit) => {
+            permit.send(batch(backlog, sink));
+            Flush::Sent
         }
-        match sink.updates.try_reserve() {
-            Ok(permit) => {
-                permit.send(self.take(sink.entry));
-                Flush::Sent
-            }
-            Err(TrySendError::Full(())) => Flush::Full,
-            Err(TrySendError::Closed(())) => Flush::Closed,
-        }
+        Err(TrySendError::Full(())) => Flush::Full,
+        Err(TrySendError::Closed(())) => Flush::Closed,
     }
+}
 
-    fn take(&mut self, entry: EntryId) -> Update {
-        self.bytes = 0;
-        Update::LogLines {
-            entry,
-            lines: self.lines.drain(..).collect(),
-            dropped: std::mem::take(&mut self.dropped),
-        }
+fn batch(backlog: &mut Backlog, sink: &LogSink) -> Update {
+    let (lines, dropped) = backlog.take(sink.stream);
+    Update::LogLines {
+        entry: sink.entry,
+        lines,
+        dropped,
     }
 }
 
@@ -120,18 +97,13 @@ pub(super) async fn read_log(mut source: impl AsyncRead + Unpin, mut sink: LogSi
                         break;
                     }
                 };
-                let mut file = lock_file(&sink);
-                splitter.push(&buf[..n], &mut |bytes, truncated| {
-                    keep_line(bytes, truncated, &mut file, &mut backlog, &sink, ui_gone);
-                });
-                drop(file);
-                flush_file(&mut sink);
+                feed(&mut splitter, Some(&buf[..n]), &mut backlog, &mut sink, ui_gone);
                 let now = Instant::now();
-                if backlog.lines.is_empty() {
+                if backlog.is_empty() {
                     continue;
                 }
                 let due = flush_at.get_or_insert(now + FLUSH_INTERVAL);
-                if backlog.lines.len() >= BATCH_LINES || now >= *due {
+                if backlog.len() >= BATCH_LINES || now >= *due {
                     flush_at = after_flush(&mut backlog, &sink, &mut ui_gone, now);
                 }
             }
@@ -140,16 +112,38 @@ pub(super) async fn read_log(mut source: impl AsyncRead + Unpin, mut sink: LogSi
             }
         }
     }
-    let mut file = lock_file(&sink);
-    splitter.finish(&mut |bytes, truncated| {
-        keep_line(bytes, truncated, &mut file, &mut backlog, &sink, ui_gone);
-    });
-    drop(file);
-    flush_file(&mut sink);
-    if !ui_gone && (!backlog.lines.is_empty() || backlog.dropped > 0) {
+    feed(&mut splitter, None, &mut backlog, &mut sink, ui_gone);
+    if !ui_gone && backlog.has_news() {
         // The child is done writing, so waiting here costs it nothing.
-        let _ = sink.updates.send(backlog.take(sink.entry)).await;
+        let _ = sink.updates.send(batch(&mut backlog, &sink)).await;
     }
+}
+
+/// Split `chunk` (`None`: end of stream) into lines for the log file and the backlog.
+fn feed(
+    splitter: &mut LineSplitter,
+    chunk: Option<&[u8]>,
+    backlog: &mut Backlog,
+    sink: &mut LogSink,
+    ui_gone: bool,
+) {
+    {
+        let mut file = lock_file(sink);
+        let mut keep = |bytes: &[u8], truncated| {
+            if let Some(file) = &mut file {
+                // A failed write is noticed (and the file given up) at the flush below.
+                let _ = file.write_all(bytes).and_then(|()| file.write_all(b"\n"));
+            }
+            if !ui_gone {
+                backlog.push(bytes, truncated);
+            }
+        };
+        match chunk {
+            Some(chunk) => splitter.push(chunk, &mut keep),
+            None => splitter.finish(&mut keep),
+        }
+    }
+    flush_file(sink);
 }
 
 /// Try to send the backlog; the next flush deadline, if lines are still waiting.
@@ -159,35 +153,14 @@ fn after_flush(
     ui_gone: &mut bool,
     now: Instant,
 ) -> Option<Instant> {
-    match backlog.try_flush(sink) {
+    match try_flush(backlog, sink) {
         Flush::Sent => None,
         Flush::Full => Some(now + FLUSH_INTERVAL),
         Flush::Closed => {
             *ui_gone = true;
-            backlog.lines.clear();
+            backlog.clear();
             None
         }
-    }
-}
-
-fn keep_line(
-    bytes: &[u8],
-    truncated: bool,
-    file: &mut Option<std::sync::MutexGuard<'_, BufWriter<File>>>,
-    backlog: &mut Backlog,
-    sink: &LogSink,
-    ui_gone: bool,
-) {
-    if let Some(file) = file {
-        // A failed write is noticed (and the file given up) at the flush after this chunk.
-        let _ = file.write_all(bytes).and_then(|()| file.write_all(b"\n"));
-    }
-    if !ui_gone {
-        backlog.push(LogLine {
-            stream: sink.stream,
-            text: String::from_utf8_lossy(bytes).into_owned(),
-            truncated,
-        });
     }
 }
 
@@ -202,7 +175,10 @@ fn flush_file(sink: &mut LogSink) {
         None => None,
     };
     if let Some(e) = failed {
-        tracing::warn!("log file of entry {}: {e}; no longer writing it", sink.entry.0);
+        tracing::warn!(
+            "log file of entry {}: {e}; no longer writing it",
+            sink.entry.0
+        );
         sink.file = None;
     }
 }

@@ -35,8 +35,7 @@ pub fn resolve_program(program: &str, exe: Option<&Path>, path_var: Option<&OsSt
     if program != STUB_NAME && on_path {
         return as_given;
     }
-    exe.and_then(|exe| beside(exe, program))
-        .unwrap_or(as_given)
+    exe.and_then(|exe| beside(exe, program)).unwrap_or(as_given)
 }
 
 /// The executable `name` in `exe`'s directory, or in its parent when that directory is `deps`.
@@ -55,7 +54,8 @@ fn is_executable(path: &Path) -> bool {
 
 /// The command for `entry`: argv, env and cwd from the plan, stdin null, stdout/stderr piped, its
 /// own process group. With `die_with_us`, the child is SIGKILLed when this process dies (and when
-/// the `Child` handle is dropped). The error is already in words.
+/// the `Child` handle is dropped); without, it ignores SIGPIPE so it can outlive our pipes. The
+/// error is already in words.
 pub(super) fn build_command(entry: &Entry, die_with_us: bool) -> Result<Command, String> {
     let Some((program, args)) = entry.command.split_first() else {
         return Err(format!("{} has no command to run", entry.name));
@@ -63,11 +63,18 @@ pub(super) fn build_command(entry: &Entry, die_with_us: bool) -> Result<Command,
     if let Some(cwd) = &entry.cwd
         && !cwd.is_dir()
     {
-        return Err(format!("working directory {}: not a directory", cwd.display()));
+        return Err(format!(
+            "working directory {}: not a directory",
+            cwd.display()
+        ));
     }
     let exe = std::env::current_exe().ok();
     let path_var = std::env::var_os("PATH");
-    let mut command = Command::new(resolve_program(program, exe.as_deref(), path_var.as_deref()));
+    let mut command = Command::new(resolve_program(
+        program,
+        exe.as_deref(),
+        path_var.as_deref(),
+    ));
     command
         .args(args)
         .envs(&entry.env)
@@ -80,7 +87,9 @@ pub(super) fn build_command(entry: &Entry, die_with_us: bool) -> Result<Command,
         command.current_dir(cwd);
     }
     if die_with_us {
-        set_parent_death_signal(&mut command);
+        // MUTATION set_parent_death_signal(&mut command);
+    } else {
+        ignore_broken_pipes(&mut command);
     }
     Ok(command)
 }
@@ -92,7 +101,14 @@ fn set_parent_death_signal(command: &mut Command) {
     // (prctl, getppid, _exit); it allocates nothing and takes no locks.
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) != 0 {
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGKILL as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) != 0
+            {
                 return Err(io::Error::last_os_error());
             }
             // We may have died between fork and prctl; then nobody will ever signal this child.
@@ -106,6 +122,22 @@ fn set_parent_death_signal(command: &mut Command) {
 
 #[cfg(not(target_os = "linux"))]
 fn set_parent_death_signal(_command: &mut Command) {}
+
+/// A child meant to outlive us would die of SIGPIPE at its first log line after we exit (its
+/// stdout is our pipe); ignored, its writes fail with EPIPE instead. The disposition survives
+/// exec, and Go programs respect an inherited SIG_IGN for SIGPIPE.
+fn ignore_broken_pipes(command: &mut Command) {
+    // SAFETY: runs between fork and exec (after std reset SIGPIPE to the default); signal(2) is
+    // async-signal-safe.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::signal(libc::SIGPIPE, libc::SIG_IGN) == libc::SIG_ERR {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
 
 struct SpawnRequest {
     command: Command,
@@ -199,11 +231,23 @@ mod tests {
         std::fs::create_dir_all(&path).unwrap();
         executable(&path.join("sleep"));
         let path = Some(path.as_os_str());
-        assert_eq!(resolve_program("sleep", Some(&exe), path), PathBuf::from("sleep"));
-        assert_eq!(resolve_program("bin/tool", Some(&exe), path), PathBuf::from("bin/tool"));
+        assert_eq!(
+            resolve_program("sleep", Some(&exe), path),
+            PathBuf::from("sleep")
+        );
+        assert_eq!(
+            resolve_program("bin/tool", Some(&exe), path),
+            PathBuf::from("bin/tool")
+        );
         // Not on PATH, but beside us: found there.
-        assert_eq!(resolve_program("tool", Some(&exe), path), dir.path().join("tool"));
+        assert_eq!(
+            resolve_program("tool", Some(&exe), path),
+            dir.path().join("tool")
+        );
         // Neither: unchanged, so the spawn error names it as configured.
-        assert_eq!(resolve_program("nope", Some(&exe), path), PathBuf::from("nope"));
+        assert_eq!(
+            resolve_program("nope", Some(&exe), path),
+            PathBuf::from("nope")
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The single owner of everything the dashboard shows: pure, synchronous, tested without a terminal.
 
+pub mod procs;
 pub mod rows;
 pub mod target;
 
@@ -12,10 +13,15 @@ use ratatui::layout::Rect;
 use crate::action::Action;
 use crate::health::ProbeState;
 use crate::layout::{Layout, PanelKind, panel_areas};
+use crate::logs::LogStore;
 use crate::message::{Command, Update};
 use crate::plan::{EntryId, EntryKind, Plan};
+use procs::{Bulk, Proc};
 use rows::{Row, scroll_offset, visible_rows};
 use target::TargetStatus;
+
+/// Lines of output kept per service unless configured otherwise.
+pub const DEFAULT_LOG_LINES: usize = 10_000;
 
 /// Alerts kept for the alerts strip.
 pub const ALERT_HISTORY: usize = 50;
@@ -75,6 +81,14 @@ pub struct State {
     pub probe_interval: Duration,
     /// Dashboard's own CPU (percent of one core) and RSS.
     pub self_usage: Option<(f64, u64)>,
+    /// Supervision of each entry, by entry index.
+    pub procs: Vec<Proc>,
+    /// A start-all or stop-all in progress.
+    pub bulk: Bulk,
+    /// Captured output of the supervised entries.
+    pub logs: LogStore,
+    /// Commands decided while applying facts, taken by the loop with [`State::take_commands`].
+    pending: Vec<Command>,
 }
 
 fn table_index(kind: PanelKind) -> Option<usize> {
@@ -101,7 +115,19 @@ impl State {
         probe_interval: Duration,
         now: Instant,
     ) -> Self {
+        Self::with_log_capacity(plan, layouts, probe_interval, now, DEFAULT_LOG_LINES)
+    }
+
+    /// Like [`State::new`], keeping `log_capacity` lines of output per service.
+    pub fn with_log_capacity(
+        plan: Arc<Plan>,
+        layouts: Vec<Layout>,
+        probe_interval: Duration,
+        now: Instant,
+        log_capacity: usize,
+    ) -> Self {
         let targets = vec![TargetStatus::default(); plan.targets.len()];
+        let plan_len = plan.entries.len();
         let mut state = State {
             plan,
             targets,
@@ -122,6 +148,10 @@ impl State {
             started: now,
             probe_interval,
             self_usage: None,
+            procs: vec![Proc::default(); plan_len],
+            bulk: Bulk::None,
+            logs: LogStore::new(plan_len, log_capacity),
+            pending: Vec::new(),
         };
         state.ui.selected = state
             .rows(PanelKind::Services)
@@ -211,15 +241,32 @@ impl State {
         self.alert(at, Severity::Error, text);
     }
 
+    /// Commands decided since the last call (restarts, start-all progress, port lookups).
+    pub fn take_commands(&mut self) -> Vec<Command> {
+        std::mem::take(&mut self.pending)
+    }
+
     /// Apply a fact; returns whether anything visible changed.
     pub fn apply(&mut self, update: Update) -> bool {
+        let changed = self.apply_fact(update);
+        let now = self.now;
+        let before = self.pending.len();
+        self.advance(now);
+        changed || self.pending.len() != before
+    }
+
+    fn apply_fact(&mut self, update: Update) -> bool {
         match update {
             Update::HealthChecked { target, result, at } => {
                 self.now = self.now.max(at);
                 let Some(status) = self.targets.get_mut(target.0) else {
                     return false;
                 };
-                if let Some(change) = status.record(result, at) {
+                let probe_state = result.state;
+                let change = status.record(result, at);
+                let entry = self.plan.targets[target.0].entry;
+                self.health_seen(entry, probe_state, at);
+                if let Some(change) = change {
                     let t = &self.plan.targets[target.0];
                     let name = &self.plan.entries[t.entry.0].name;
                     let (severity, verb) = match change.to {
@@ -259,17 +306,41 @@ impl State {
                 self.now.duration_since(self.started).as_secs()
                     != before.duration_since(self.started).as_secs()
             }
-            Update::ProcessStarted { .. }
-            | Update::ProcessSpawnFailed { .. }
-            | Update::ProcessExited { .. }
-            | Update::LogLines { .. }
-            | Update::PortOwnerFound { .. } => false,
+            Update::ProcessStarted { entry, pid, at } => {
+                self.now = self.now.max(at);
+                self.process_started(entry, pid, at);
+                true
+            }
+            Update::ProcessSpawnFailed { entry, error, at } => {
+                self.now = self.now.max(at);
+                self.spawn_failed(entry, error, at);
+                true
+            }
+            Update::ProcessExited {
+                entry, exit, at, ..
+            } => {
+                self.now = self.now.max(at);
+                self.process_exited(entry, exit, at);
+                true
+            }
+            Update::LogLines {
+                entry,
+                lines,
+                dropped,
+            } => {
+                self.logs.push(entry, lines, dropped);
+                true
+            }
+            Update::PortOwnerFound { entry, port, owner } => {
+                let now = self.now;
+                self.port_owner_found(entry, port, owner, now);
+                true
+            }
         }
     }
 
     /// Act on what the user wants; returns the side effects to carry out.
     pub fn handle(&mut self, action: Action) -> Vec<Command> {
-        let commands = Vec::new();
         match (self.ui.mode, action) {
             (_, Action::Resize { width, height }) => self.ui.size = Rect::new(0, 0, width, height),
             (Mode::Filter | Mode::ConfirmStopAll | Mode::Normal, Action::Quit) => {
@@ -292,11 +363,18 @@ impl State {
                 self.reselect();
             }
             (Mode::Filter, _) => {}
+            (Mode::ConfirmStopAll, Action::Confirm(yes)) => {
+                self.ui.mode = Mode::Normal;
+                if yes {
+                    let now = self.now;
+                    self.stop_all(now);
+                }
+            }
             (Mode::ConfirmStopAll, _) => self.ui.mode = Mode::Normal,
             (Mode::Normal, action) => self.handle_normal(action),
         }
         self.keep_visible();
-        commands
+        self.take_commands()
     }
 
     fn handle_normal(&mut self, action: Action) {
@@ -335,6 +413,32 @@ impl State {
                 self.reselect();
             }
             Action::StopAll => self.ui.mode = Mode::ConfirmStopAll,
+            Action::StartEverything => {
+                let now = self.now;
+                for entry in self.start_order() {
+                    self.start(entry, now);
+                }
+            }
+            Action::StartAll => {
+                let now = self.now;
+                self.start_all(now);
+            }
+            Action::Start | Action::Stop | Action::Restart => {
+                let Some(entry) = self.ui.selected else {
+                    return;
+                };
+                let now = self.now;
+                let live = self.procs[entry.0].lifecycle.is_live();
+                match action {
+                    Action::Stop => self.stop(entry, now),
+                    Action::Restart if live => {
+                        self.stop(entry, now);
+                        // Started again when the exit arrives.
+                        self.procs[entry.0].restart_after_stop = true;
+                    }
+                    _ => self.start(entry, now),
+                }
+            }
             Action::Click { column, row } => self.click(column, row),
             Action::ScrollUp { column, row } => self.scroll_at(column, row, -3),
             Action::ScrollDown { column, row } => self.scroll_at(column, row, 3),
@@ -473,3 +577,6 @@ impl State {
 
 #[cfg(test)]
 pub(crate) mod tests;
+
+#[cfg(test)]
+mod procs_tests;

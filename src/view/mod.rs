@@ -10,6 +10,7 @@ mod tests;
 use ratatui::Frame;
 
 use crate::layout::PanelKind;
+use crate::logs::{LogScroll, LogView};
 use crate::state::{Mode, State};
 use panels::alerts::AlertsPanel;
 use panels::detail::DetailPanel;
@@ -38,7 +39,16 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
             PanelKind::Detail => (&DetailPanel { state, theme }).render_to(area, buf),
             PanelKind::Alerts => (&AlertsPanel { state, theme }).render_to(area, buf),
             PanelKind::Status => (&StatusBar { state, theme }).render_to(area, buf),
-            PanelKind::Logs => (&LogsPanel { state, theme }).render_to(area, buf),
+            PanelKind::Logs => (&LogsPanel {
+                store: &state.logs,
+                plan: &state.plan,
+                view: state.ui.selected.map_or(LogView::Merged, LogView::Entry),
+                scroll: LogScroll::Follow,
+                search: None,
+                focused: state.ui.focus == PanelKind::Logs,
+                theme,
+            })
+                .render_to(area, buf),
         }
     }
     if state.ui.mode == Mode::Help {

@@ -46,7 +46,8 @@ pub struct Args {
     #[arg(long = "tcp-port", value_name = "N")]
     pub tcp_ports: Vec<u16>,
 
-    /// Bytes written to every new connection on the --tcp-port listeners.
+    /// Written to every new connection on the --tcp-port listeners; `\r`, `\n`, `\t`, `\\`
+    /// escapes are understood (e.g. 'INFO {}\r\n' for a NATS-like greeting).
     #[arg(long, value_name = "STRING")]
     pub tcp_banner: Option<String>,
 

@@ -43,8 +43,12 @@ pub fn simulate(uptime_secs: f64, requests_total: u64, open_conns: u64, now_unix
         + IDLE_ALLOC_BYTES_PER_SEC * uptime_secs
         + ALLOC_BYTES_PER_REQUEST * requests_total as f64;
     let gc_count = (alloc_total / GC_CYCLE_BYTES).floor() as u64;
-    let since_gc = alloc_total % GC_CYCLE_BYTES;
-    let alloc_bytes = LIVE_BYTES + since_gc;
+    let since_gc = (alloc_total % GC_CYCLE_BYTES).floor();
+    let alloc_bytes = if gc_count == 0 {
+        alloc_total.floor()
+    } else {
+        LIVE_BYTES + since_gc
+    };
     let mallocs_total = (alloc_total / BYTES_PER_OBJECT).floor();
     // Everything allocated before the last GC, except what stayed live, has been freed.
     let freed_bytes = (gc_count as f64 * GC_CYCLE_BYTES - LIVE_BYTES).max(0.0);
@@ -75,7 +79,8 @@ pub fn simulate(uptime_secs: f64, requests_total: u64, open_conns: u64, now_unix
         heap_objects: mallocs_total - frees_total,
         mallocs_total,
         frees_total,
-        sys_bytes: 2.2e7 + 1.5 * alloc_bytes - (alloc_bytes % 65536.0),
+        // Grows by a 64 KiB span now and then, never shrinks (as in a real Go program).
+        sys_bytes: 2.2e7 + 65536.0 * gc_count.min(64) as f64,
         next_gc_bytes: LIVE_BYTES + GC_CYCLE_BYTES,
         last_gc_time_seconds,
         gc_count,
@@ -167,6 +172,8 @@ mod tests {
             assert!(next.gc_sum_seconds >= prev.gc_sum_seconds, "step {step}");
             assert!(next.gc_quantiles.windows(2).all(|w| w[0] <= w[1]));
             assert!(next.alloc_bytes <= next.next_gc_bytes);
+            assert!(next.alloc_bytes <= next.alloc_bytes_total);
+            assert_eq!(next.heap_objects, next.mallocs_total - next.frees_total);
             prev = next;
         }
         assert!(prev.gc_count > 50, "GC runs while time passes");

@@ -42,6 +42,11 @@ impl Health {
 /// Serves gRPC on `listener` until the process exits.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, health: Option<Health>) {
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    if health.is_some() {
+        shared
+            .registry
+            .grpc_register((HEALTH_SERVICE, "Check", "unary"));
+    }
     let dispatch = Dispatch {
         health: health.map(|h| h.server),
         shared: Arc::clone(&shared),

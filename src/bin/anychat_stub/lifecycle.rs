@@ -12,6 +12,24 @@ use tonic_health::server::HealthReporter;
 use crate::shared::Shared;
 use crate::zap_log::{Field, Level};
 
+/// Blocks (`hold`) or unblocks SIGTERM and SIGINT for this thread and the threads it starts
+/// later: a signal that arrives before the handlers exist then waits instead of killing us.
+pub fn hold_signals(hold: bool) {
+    let how = if hold {
+        libc::SIG_BLOCK
+    } else {
+        libc::SIG_UNBLOCK
+    };
+    // SAFETY: plain signal-mask calls on a zeroed set we own; no handler is involved.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::pthread_sigmask(how, &set, std::ptr::null_mut());
+    }
+}
+
 /// Signal streams, registered before any port is served so an early SIGTERM is not fatal.
 pub struct Signals {
     term: Option<Signal>,
@@ -19,11 +37,14 @@ pub struct Signals {
 }
 
 impl Signals {
+    /// Installs the handlers, then lets signals held by [`hold_signals`] through.
     pub fn register() -> Self {
-        Self {
+        let signals = Self {
             term: signal(SignalKind::terminate()).ok(),
             int: signal(SignalKind::interrupt()).ok(),
-        }
+        };
+        hold_signals(false);
+        signals
     }
 }
 

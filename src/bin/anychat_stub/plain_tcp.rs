@@ -27,6 +27,31 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, banner: Option<By
     }
 }
 
+/// The `--tcp-banner` bytes: `\r`, `\n`, `\t` and `\\` written as escapes become the
+/// characters, so `INFO {}\r\n` works from a shell or a TOML literal string.
+pub fn banner_bytes(text: &str) -> Bytes {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('r') => out.push('\r'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('\\') => out.push('\\'),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    Bytes::from(out)
+}
+
 async fn hold(mut stream: TcpStream, banner: Option<Bytes>) -> std::io::Result<()> {
     if let Some(banner) = banner {
         stream.write_all(&banner).await?;
@@ -34,4 +59,16 @@ async fn hold(mut stream: TcpStream, banner: Option<Bytes>) -> std::io::Result<(
     let mut sink = [0u8; 4096];
     while stream.read(&mut sink).await? > 0 {}
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_escapes_become_characters() {
+        assert_eq!(banner_bytes(r"INFO {}\r\n"), "INFO {}\r\n");
+        assert_eq!(banner_bytes("real\r\n"), "real\r\n");
+        assert_eq!(banner_bytes(r"a\\b\q\"), r"a\b\q\");
+    }
 }

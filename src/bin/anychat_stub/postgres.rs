@@ -1,5 +1,6 @@
-//! A minimal PostgreSQL: answers an SSLRequest (or GSSENCRequest) with `N` and closes, and a
-//! StartupMessage with AuthenticationSASL like a real server, so `pg_isready` says "accepting".
+//! A minimal PostgreSQL: answers an SSLRequest (or GSSENCRequest) with `N` and closes unless a
+//! StartupMessage follows at once, which gets AuthenticationSASL like a real server, so
+//! `pg_isready` says "accepting".
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,6 +13,9 @@ use crate::shared::{ConnGuard, Shared};
 const SSL_REQUEST_CODE: u32 = 80_877_103;
 const GSSENC_REQUEST_CODE: u32 = 80_877_104;
 const PROTOCOL_3_0: u32 = 196_608;
+/// How long after answering `N` a StartupMessage may follow on the same connection (libpq,
+/// pg_isready) before the connection is closed (a bare probe).
+const STARTUP_GRACE: Duration = Duration::from_millis(250);
 /// Largest StartupMessage read before giving up on the client.
 const MAX_STARTUP_BYTES: u32 = 10_000;
 /// `R` AuthenticationSASL offering SCRAM-SHA-256, byte for byte what PostgreSQL 15 sends.
@@ -20,7 +24,7 @@ const AUTH_SASL: &[u8] = b"R\0\0\0\x17\0\0\0\x0aSCRAM-SHA-256\0\0";
 /// What to do after the first 8 bytes of a connection.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Opening {
-    /// SSLRequest/GSSENCRequest: send `N` (not supported) and close.
+    /// SSLRequest/GSSENCRequest: send `N` (not supported).
     RefuseEncryption,
     /// StartupMessage: read the rest (this many more bytes), answer AuthenticationSASL.
     Startup { rest: u32 },
@@ -57,17 +61,27 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
 async fn converse(mut stream: TcpStream) -> std::io::Result<()> {
     let mut head = [0u8; 8];
     stream.read_exact(&mut head).await?;
-    match classify(head) {
-        Opening::RefuseEncryption => stream.write_all(b"N").await?,
-        Opening::Startup { rest } => {
-            let mut body = vec![0u8; rest as usize];
-            stream.read_exact(&mut body).await?;
-            stream.write_all(AUTH_SASL).await?;
-            // Wait (briefly) for the client to give up on SASL and hang up first.
-            let mut sink = [0u8; 512];
-            let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut sink)).await;
+    // libpq may ask for GSS and then SSL encryption before its StartupMessage.
+    for _ in 0..3 {
+        match classify(head) {
+            Opening::RefuseEncryption => {
+                stream.write_all(b"N").await?;
+                let next = tokio::time::timeout(STARTUP_GRACE, stream.read_exact(&mut head));
+                if !matches!(next.await, Ok(Ok(_))) {
+                    break;
+                }
+            }
+            Opening::Startup { rest } => {
+                let mut body = vec![0u8; rest as usize];
+                stream.read_exact(&mut body).await?;
+                stream.write_all(AUTH_SASL).await?;
+                // Let the client give up on SASL and hang up first.
+                let mut sink = [0u8; 512];
+                let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut sink)).await;
+                break;
+            }
+            Opening::Garbage => break,
         }
-        Opening::Garbage => {}
     }
     stream.shutdown().await
 }

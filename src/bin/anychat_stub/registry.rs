@@ -81,6 +81,14 @@ impl Registry {
         series.requests_total += 1;
     }
 
+    /// Makes a method's started and OK-handled series exist (at 0), as go-grpc-prometheus
+    /// does for every registered method.
+    pub fn grpc_register(&self, key: GrpcKey) {
+        let mut series = self.lock();
+        series.grpc_started.entry(key).or_default();
+        series.grpc_handled.entry((key, "OK")).or_default();
+    }
+
     /// Counts a gRPC call that started.
     pub fn grpc_started(&self, key: GrpcKey) {
         *self.lock().grpc_started.entry(key).or_default() += 1;

@@ -113,6 +113,9 @@ pub async fn run(shared: Arc<Shared>, api: Api, log_interval: Duration) {
     let period = if logging { log_interval } else { SILENT_TICK };
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    for &key in &api.grpc {
+        shared.registry.grpc_register(key);
+    }
     let mut rng = Rng::seeded();
     loop {
         ticker.tick().await;
@@ -128,7 +131,8 @@ fn http_request(shared: &Shared, api: &Api, rng: &mut Rng, logging: bool) {
     let &(method, route) = rng.pick(&api.http);
     let roll = rng.unit();
     let (status, seconds, error): (u16, f64, _) = if roll < 0.88 {
-        let ok = if method == "POST" { 201 } else { 200 };
+        let creates = method == "POST" && !route.starts_with("/api/v1/auth/");
+        let ok = if creates { 201 } else { 200 };
         (ok, 0.0008 + -rng.unit().max(1e-9).ln() * 0.012, None)
     } else if roll < 0.95 {
         (

@@ -1,0 +1,227 @@
+//! The supervisor worker: executes Start/Stop/FindPortOwner commands and reports what happened.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::child::{Reaped, Watched, watch};
+use super::log_reader::{LogSink, open_log_file, read_log};
+use super::port_owner::find_port_owner;
+use super::spawn::{build_command, spawn};
+use crate::message::{Command, Stream, Update};
+use crate::plan::{EntryId, Plan};
+
+/// Grace period for entries the plan does not know (never expected; a bad `EntryId`).
+const FALLBACK_STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// How the supervisor treats its children beyond what the plan says.
+#[derive(Debug, Clone, Default)]
+pub struct SupervisorOptions {
+    /// Append every line each child writes to `<log_dir>/<name>.log`.
+    pub log_dir: Option<PathBuf>,
+    /// Leave children running when the supervisor shuts down (and do not tie their life to ours).
+    pub leave_running: bool,
+}
+
+/// Starts and stops the plan's processes; holds no UI state and makes no policy decisions.
+pub struct Supervisor {
+    plan: Arc<Plan>,
+    updates: mpsc::Sender<Update>,
+    opts: SupervisorOptions,
+    running: HashMap<EntryId, Running>,
+    reaped_tx: mpsc::UnboundedSender<Reaped>,
+    reaped_rx: mpsc::UnboundedReceiver<Reaped>,
+    next_generation: u64,
+}
+
+/// A child that has not been reaped yet.
+struct Running {
+    generation: u64,
+    stop: mpsc::UnboundedSender<Duration>,
+    stopping: bool,
+    /// A Start arrived while stopping: start again once reaped (a restart).
+    start_when_reaped: bool,
+    _watch: JoinHandle<()>,
+}
+
+impl Supervisor {
+    /// A supervisor for `plan`'s entries, reporting on `updates`.
+    pub fn new(plan: Arc<Plan>, updates: mpsc::Sender<Update>, opts: SupervisorOptions) -> Self {
+        let (reaped_tx, reaped_rx) = mpsc::unbounded_channel();
+        Self {
+            plan,
+            updates,
+            opts,
+            running: HashMap::new(),
+            reaped_tx,
+            reaped_rx,
+            next_generation: 0,
+        }
+    }
+
+    /// Run until `commands` closes; then stop every child it started (unless
+    /// `leave_running`) and return once they are reaped.
+    pub async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        loop {
+            tokio::select! {
+                biased;
+                Some(reaped) = self.reaped_rx.recv() => self.on_reaped(reaped).await,
+                command = commands.recv() => match command {
+                    Some(command) => self.execute(command).await,
+                    None => break,
+                },
+            }
+        }
+        if !self.opts.leave_running {
+            self.stop_all().await;
+        }
+    }
+
+    /// Carry out one command.
+    pub async fn execute(&mut self, command: Command) {
+        match command {
+            Command::Start { entry } => match self.running.get_mut(&entry) {
+                Some(running) if running.stopping => running.start_when_reaped = true,
+                Some(_) => {}
+                None => self.start(entry).await,
+            },
+            Command::Stop { entry, grace } => {
+                if let Some(running) = self.running.get_mut(&entry) {
+                    running.stopping = true;
+                    running.start_when_reaped = false;
+                    let _ = running.stop.send(grace);
+                }
+            }
+            Command::FindPortOwner { entry, port } => {
+                let updates = self.updates.clone();
+                tokio::spawn(async move {
+                    let owner = tokio::task::spawn_blocking(move || find_port_owner(port))
+                        .await
+                        .ok()
+                        .flatten();
+                    let found = Update::PortOwnerFound { entry, port, owner };
+                    let _ = updates.send(found).await;
+                });
+            }
+        }
+    }
+
+    /// Stop every running child (TERM its group, KILL after the entry's grace) and wait until
+    /// all are reaped. Pending restarts are cancelled.
+    pub async fn stop_all(&mut self) {
+        for (entry, running) in &mut self.running {
+            let grace = self
+                .plan
+                .entries
+                .get(entry.0)
+                .map_or(FALLBACK_STOP_GRACE, |e| e.stop_grace);
+            running.stopping = true;
+            running.start_when_reaped = false;
+            let _ = running.stop.send(grace);
+        }
+        while !self.running.is_empty() {
+            let Some(reaped) = self.reaped_rx.recv().await else {
+                break;
+            };
+            self.on_reaped(reaped).await;
+        }
+    }
+
+    async fn on_reaped(&mut self, reaped: Reaped) {
+        let current = self.running.get(&reaped.entry);
+        if current.is_none_or(|r| r.generation != reaped.generation) {
+            return;
+        }
+        if let Some(running) = self.running.remove(&reaped.entry)
+            && running.start_when_reaped
+        {
+            self.start(reaped.entry).await;
+        }
+    }
+
+    async fn start(&mut self, entry: EntryId) {
+        let plan = Arc::clone(&self.plan);
+        let Some(spec) = plan.entries.get(entry.0) else {
+            let error = format!("entry #{} is not in the plan", entry.0);
+            return self.spawn_failed(entry, error).await;
+        };
+        let die_with_us = !self.opts.leave_running;
+        let command = match build_command(spec, die_with_us) {
+            Ok(command) => command,
+            Err(error) => return self.spawn_failed(entry, error).await,
+        };
+        let program = command
+            .as_std()
+            .get_program()
+            .to_string_lossy()
+            .into_owned();
+        let mut child = match spawn(command).await {
+            Ok(child) => child,
+            Err(e) => return self.spawn_failed(entry, format!("{program}: {e}")).await,
+        };
+        let Some(pid) = child.id() else {
+            let error = format!("{program}: exited before it could be watched");
+            return self.spawn_failed(entry, error).await;
+        };
+        let at = Instant::now();
+        let _ = self
+            .updates
+            .send(Update::ProcessStarted { entry, pid, at })
+            .await;
+
+        let file = self.opts.log_dir.as_ref().and_then(|dir| {
+            open_log_file(dir, &spec.name)
+                .inspect_err(|e| {
+                    tracing::warn!("log file for {} in {}: {e}", spec.name, dir.display())
+                })
+                .ok()
+        });
+        let sink = |stream| LogSink {
+            entry,
+            stream,
+            updates: self.updates.clone(),
+            file: file.clone(),
+        };
+        let mut log_readers = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            log_readers.push(tokio::spawn(read_log(stdout, sink(Stream::Stdout))));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            log_readers.push(tokio::spawn(read_log(stderr, sink(Stream::Stderr))));
+        }
+
+        self.next_generation += 1;
+        let reaped = Reaped {
+            entry,
+            generation: self.next_generation,
+        };
+        let (stop_tx, stop_rx) = mpsc::unbounded_channel();
+        let watched = Watched {
+            reaped,
+            child,
+            pid,
+            stop: stop_rx,
+            log_readers,
+            updates: self.updates.clone(),
+            reaped_to: self.reaped_tx.clone(),
+        };
+        let running = Running {
+            generation: reaped.generation,
+            stop: stop_tx,
+            stopping: false,
+            start_when_reaped: false,
+            _watch: tokio::spawn(watch(watched)),
+        };
+        self.running.insert(entry, running);
+    }
+
+    async fn spawn_failed(&self, entry: EntryId, error: String) {
+        let at = Instant::now();
+        let failed = Update::ProcessSpawnFailed { entry, error, at };
+        let _ = self.updates.send(failed).await;
+    }
+}

@@ -1,0 +1,459 @@
+//! Reducer tests of supervision: lifecycles, restart policy and backoff, start-all gates, stop-all order.
+
+use std::time::{Duration, Instant};
+
+use super::procs::{BACKOFF_CAP, Lifecycle, backoff, bind_failure_port};
+use super::tests::{all_up, checked, demo_state};
+use super::*;
+use crate::message::{ExitReason, LogLine, PortOwner, Stream};
+
+fn id(s: &State, name: &str) -> EntryId {
+    s.plan.entry_named(name).unwrap()
+}
+
+fn select(s: &mut State, name: &str) {
+    s.ui.selected = Some(id(s, name));
+}
+
+fn started(cmds: &[Command]) -> Vec<EntryId> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Start { entry } => Some(*entry),
+            _ => None,
+        })
+        .collect()
+}
+
+fn names(s: &State, ids: &[EntryId]) -> Vec<String> {
+    ids.iter()
+        .map(|e| s.plan.entries[e.0].name.clone())
+        .collect()
+}
+
+/// Mark an entry's targets up at `at` (what its probes would say once it is ready).
+fn healthy(s: &mut State, name: &str, at: Instant) {
+    let labels: Vec<String> = s.plan.entries[id(s, name).0]
+        .targets
+        .iter()
+        .map(|t| s.plan.targets[t.0].label.clone())
+        .collect();
+    for l in labels {
+        checked(s, name, &l, ProbeState::Up, at);
+    }
+}
+
+#[test]
+fn backoff_doubles_and_is_capped() {
+    let delays: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+    assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30, 30]);
+    assert_eq!(backoff(100), BACKOFF_CAP);
+}
+
+#[test]
+fn bind_failures_name_their_port() {
+    assert_eq!(
+        bind_failure_port("listen tcp 127.0.0.1:8001: bind: address already in use"),
+        Some(8001)
+    );
+    assert_eq!(
+        bind_failure_port(
+            r#"{"level":"fatal","msg":"listen tcp :9003: bind: address already in use"}"#
+        ),
+        Some(9003)
+    );
+    assert_eq!(bind_failure_port("connection refused"), None);
+}
+
+#[test]
+fn start_stop_restart_of_the_selected_service() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    select(&mut s, "auth-service");
+    let auth = id(&s, "auth-service");
+    let cmds = s.handle(Action::Start);
+    assert_eq!(started(&cmds), [auth]);
+    assert!(matches!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::Starting { .. }
+    ));
+    s.apply(Update::ProcessStarted {
+        entry: auth,
+        pid: 4242,
+        at: t0,
+    });
+    assert_eq!(s.procs[auth.0].pid, Some(4242));
+    healthy(&mut s, "auth-service", t0 + Duration::from_secs(1));
+    assert!(matches!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::Running { .. }
+    ));
+    // A second start while running does nothing.
+    assert!(s.handle(Action::Start).is_empty());
+    let cmds = s.handle(Action::Restart);
+    assert!(
+        matches!(cmds[..], [Command::Stop { entry, grace }] if entry == auth && grace == Duration::from_secs(5))
+    );
+    assert!(matches!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::Stopping { .. }
+    ));
+    s.apply(Update::ProcessExited {
+        entry: auth,
+        pid: 4242,
+        exit: ExitReason::Code(0),
+        at: t0 + Duration::from_secs(2),
+    });
+    assert_eq!(
+        started(&s.take_commands()),
+        [auth],
+        "restart starts again after the exit"
+    );
+    s.apply(Update::ProcessStarted {
+        entry: auth,
+        pid: 4243,
+        at: t0 + Duration::from_secs(2),
+    });
+    let cmds = s.handle(Action::Stop);
+    assert!(matches!(cmds[..], [Command::Stop { .. }]));
+    s.apply(Update::ProcessExited {
+        entry: auth,
+        pid: 4243,
+        exit: ExitReason::Signal(15),
+        at: t0 + Duration::from_secs(3),
+    });
+    assert!(
+        s.take_commands().is_empty(),
+        "a stop asked by the user is not restarted"
+    );
+    assert!(matches!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::Exited {
+            exit: ExitReason::Signal(15),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn on_failure_restarts_with_growing_capped_backoff_and_resets_when_stable() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    select(&mut s, "user-service");
+    let user = id(&s, "user-service");
+    s.handle(Action::Start);
+    let mut now = t0;
+    let mut delays = Vec::new();
+    for n in 0..7u32 {
+        s.apply(Update::ProcessStarted {
+            entry: user,
+            pid: 100 + n,
+            at: now,
+        });
+        now += Duration::from_millis(200);
+        s.apply(Update::ProcessExited {
+            entry: user,
+            pid: 100 + n,
+            exit: ExitReason::Code(1),
+            at: now,
+        });
+        let Lifecycle::BackingOff { until, .. } = s.procs[user.0].lifecycle else {
+            panic!("expected backing off, got {:?}", s.procs[user.0].lifecycle);
+        };
+        delays.push(until.duration_since(now).as_secs());
+        assert!(s.take_commands().is_empty(), "no restart before the delay");
+        assert_eq!(s.next_deadline(), Some(until));
+        now = until;
+        s.apply(Update::Tick { at: now });
+        assert_eq!(started(&s.take_commands()), [user]);
+    }
+    assert_eq!(delays, [1, 2, 4, 8, 16, 30, 30]);
+    assert!(
+        s.alerts
+            .back()
+            .unwrap()
+            .text
+            .contains("crash loop: 7 in a row"),
+        "{:?}",
+        s.alerts.back()
+    );
+    // A long stable run resets the backoff.
+    s.apply(Update::ProcessStarted {
+        entry: user,
+        pid: 999,
+        at: now,
+    });
+    now += Duration::from_secs(60);
+    s.apply(Update::ProcessExited {
+        entry: user,
+        pid: 999,
+        exit: ExitReason::Code(2),
+        at: now,
+    });
+    let Lifecycle::BackingOff { until, .. } = s.procs[user.0].lifecycle else {
+        panic!()
+    };
+    assert_eq!(until.duration_since(now), Duration::from_secs(1));
+    assert_eq!(s.procs[user.0].restarts, 7);
+}
+
+#[test]
+fn clean_exit_is_not_restarted_on_failure_policy() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    select(&mut s, "push-service");
+    let push = id(&s, "push-service");
+    s.handle(Action::Start);
+    s.apply(Update::ProcessStarted {
+        entry: push,
+        pid: 7,
+        at: t0,
+    });
+    s.apply(Update::ProcessExited {
+        entry: push,
+        pid: 7,
+        exit: ExitReason::Code(0),
+        at: t0,
+    });
+    assert!(matches!(
+        s.procs[push.0].lifecycle,
+        Lifecycle::Exited { .. }
+    ));
+    assert_eq!(s.next_deadline(), None);
+}
+
+#[test]
+fn start_all_follows_dependencies_behind_readiness_gates() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    let first = started(&s.handle(Action::StartAll));
+    // Only entries without dependencies start first: the infra stubs and push-service needs nats...
+    let first_names = names(&s, &first);
+    assert!(
+        first_names.contains(&"postgres".to_string()),
+        "{first_names:?}"
+    );
+    assert!(
+        !first_names.contains(&"user-service".to_string()),
+        "{first_names:?}"
+    );
+    for n in [
+        "postgres",
+        "redis",
+        "nats",
+        "minio",
+        "prometheus",
+        "grafana",
+        "jaeger",
+        "livekit",
+    ] {
+        healthy(&mut s, n, t0 + Duration::from_secs(1));
+    }
+    let cmds = s.take_commands();
+    let second = names(&s, &started(&cmds));
+    assert!(second.contains(&"user-service".to_string()), "{second:?}");
+    assert!(second.contains(&"push-service".to_string()), "{second:?}");
+    assert!(
+        !second.contains(&"auth-service".to_string()),
+        "auth waits for user: {second:?}"
+    );
+    healthy(&mut s, "user-service", t0 + Duration::from_secs(2));
+    let cmds = s.take_commands();
+    let third = names(&s, &started(&cmds));
+    assert!(third.contains(&"auth-service".to_string()), "{third:?}");
+    assert!(!third.contains(&"gateway-service".to_string()), "{third:?}");
+    // Whatever was started comes up; the gateway goes last.
+    let mut now = t0 + Duration::from_secs(3);
+    let mut gateway_started = false;
+    for _ in 0..6 {
+        let live: Vec<String> = (0..s.procs.len())
+            .filter(|i| s.procs[*i].lifecycle.is_live())
+            .map(|i| s.plan.entries[i].name.clone())
+            .collect();
+        assert!(!gateway_started || live.len() == 20);
+        for n in &live {
+            healthy(&mut s, n, now);
+        }
+        let cmds = s.take_commands();
+        let batch = names(&s, &started(&cmds));
+        if batch.contains(&"gateway-service".to_string()) {
+            assert_eq!(live.len(), 19, "gateway starts after every other entry");
+            gateway_started = true;
+        }
+        now += Duration::from_secs(1);
+    }
+    assert!(gateway_started);
+    assert_eq!(s.bulk, Bulk::None, "start-all finished");
+}
+
+#[test]
+fn a_dependency_that_never_becomes_healthy_stops_the_chain() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    s.handle(Action::StartAll);
+    // Postgres never answers; the others do.
+    for n in [
+        "redis",
+        "nats",
+        "minio",
+        "prometheus",
+        "grafana",
+        "jaeger",
+        "livekit",
+    ] {
+        healthy(&mut s, n, t0 + Duration::from_secs(1));
+    }
+    checked(
+        &mut s,
+        "postgres",
+        "postgres",
+        ProbeState::Down,
+        t0 + Duration::from_secs(1),
+    );
+    s.take_commands();
+    s.apply(Update::Tick {
+        at: t0 + Duration::from_secs(31),
+    });
+    assert_eq!(s.bulk, Bulk::None);
+    let alert = &s.alerts.back().unwrap().text;
+    assert!(alert.contains("start-all stopped: user-service needs postgres, which did not become healthy within 30s"), "{alert}");
+    assert!(started(&s.take_commands()).is_empty());
+}
+
+#[test]
+fn stop_all_asks_first_and_stops_dependents_first() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    for (i, e) in s.start_order().into_iter().enumerate() {
+        s.procs[e.0].lifecycle = Lifecycle::Running { since: t0 };
+        s.procs[e.0].pid = Some(1000 + i as u32);
+    }
+    assert!(s.handle(Action::StopAll).is_empty(), "asks first");
+    assert_eq!(s.ui.mode, Mode::ConfirmStopAll);
+    let cmds = s.handle(Action::Confirm(true));
+    let stopped: Vec<EntryId> = cmds
+        .iter()
+        .filter_map(|c| match c {
+            Command::Stop { entry, .. } => Some(*entry),
+            _ => None,
+        })
+        .collect();
+    let stopped = names(&s, &stopped);
+    assert!(stopped.contains(&"gateway-service".to_string()));
+    assert!(
+        !stopped.contains(&"user-service".to_string()),
+        "user waits for its dependents: {stopped:?}"
+    );
+    assert!(!stopped.contains(&"postgres".to_string()));
+    // As dependents exit, their dependencies are stopped.
+    let mut now = t0;
+    for _ in 0..8 {
+        now += Duration::from_secs(1);
+        let stopping: Vec<EntryId> = (0..s.procs.len())
+            .filter(|i| matches!(s.procs[*i].lifecycle, Lifecycle::Stopping { .. }))
+            .map(EntryId)
+            .collect();
+        for e in stopping {
+            s.apply(Update::ProcessExited {
+                entry: e,
+                pid: 1,
+                exit: ExitReason::Signal(15),
+                at: now,
+            });
+        }
+    }
+    assert!(
+        s.procs.iter().all(|p| !p.lifecycle.is_live()),
+        "everything stopped"
+    );
+    // "no" cancels.
+    s.handle(Action::StopAll);
+    assert!(s.handle(Action::Confirm(false)).is_empty());
+    assert_eq!(s.ui.mode, Mode::Normal);
+}
+
+#[test]
+fn a_port_answering_before_we_start_anything_is_external() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    checked(&mut s, "auth-service", "http", ProbeState::Up, t0);
+    let auth = id(&s, "auth-service");
+    assert!(matches!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::External { owner: None }
+    ));
+    let cmds = s.take_commands();
+    assert!(matches!(cmds[..], [Command::FindPortOwner { entry, port: 8001 }] if entry == auth));
+    let owner = PortOwner {
+        pid: 31337,
+        command: "bin/auth-service".into(),
+    };
+    s.apply(Update::PortOwnerFound {
+        entry: auth,
+        port: 8001,
+        owner: Some(owner.clone()),
+    });
+    assert_eq!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::External { owner: Some(owner) }
+    );
+    select(&mut s, "auth-service");
+    assert!(s.handle(Action::Start).is_empty(), "no second copy");
+    assert!(
+        s.alerts
+            .back()
+            .unwrap()
+            .text
+            .contains("already runs outside anychat-top: pid 31337 (bin/auth-service)")
+    );
+}
+
+#[test]
+fn bind_failure_is_recognised_and_its_owner_looked_up() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    select(&mut s, "group-service");
+    let group = id(&s, "group-service");
+    s.handle(Action::Start);
+    s.apply(Update::ProcessStarted {
+        entry: group,
+        pid: 55,
+        at: t0,
+    });
+    s.apply(Update::LogLines {
+        entry: group,
+        lines: vec![LogLine {
+            stream: Stream::Stderr,
+            text: "listen tcp 127.0.0.1:8004: bind: address already in use".into(),
+            truncated: false,
+        }],
+        dropped: 0,
+    });
+    s.apply(Update::ProcessExited {
+        entry: group,
+        pid: 55,
+        exit: ExitReason::Code(1),
+        at: t0,
+    });
+    assert_eq!(s.procs[group.0].bind_failure, Some(8004));
+    let cmds = s.take_commands();
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::FindPortOwner { port: 8004, .. })),
+        "{cmds:?}"
+    );
+    s.apply(Update::PortOwnerFound {
+        entry: group,
+        port: 8004,
+        owner: Some(PortOwner {
+            pid: 9,
+            command: "nc -l 8004".into(),
+        }),
+    });
+    assert!(
+        s.alerts
+            .back()
+            .unwrap()
+            .text
+            .contains("cannot bind port 8004: held by pid 9 (nc -l 8004)")
+    );
+}
