@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anychat_top::collect::{ProbeConfig, Prober, probers, sweep};
 use anychat_top::health::ProbeState;
 use anychat_top::plan::{Plan, ProbeKind};
-use support::servers::{ServerRuntime, listener};
+use support::servers::{Listening, ServerRuntime, listener};
 use support::target;
 use tonic_health::ServingStatus;
 
@@ -22,14 +22,18 @@ const HUNG_SWEEPS: usize = 3;
 const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// 100 HTTP health, 100 gRPC health and 100 TCP targets; the first `hung` HTTP and gRPC
-/// targets (half each) point at servers that accept and never answer.
-fn plan(servers: &ServerRuntime, hung: usize) -> Plan {
+/// targets (half each) point at servers that accept and never answer. Also returns the
+/// HTTP and gRPC servers that do answer, to check that their connections were reused.
+fn plan(servers: &ServerRuntime, hung: usize) -> (Plan, Vec<Listening>) {
     let mut plan = Plan::default();
+    let mut answering = Vec::new();
     for i in 0..TARGETS_PER_KIND {
         let port = if i < hung / 2 {
             servers.hang(listener(0)).port
         } else {
-            servers.http(listener(0), 200, r#"{"status":"ok"}"#).port
+            let server = servers.http(listener(0), 200, r#"{"status":"ok"}"#);
+            answering.push(server.clone());
+            server.port
         };
         plan.targets.push(target(ProbeKind::Health, port));
     }
@@ -37,9 +41,9 @@ fn plan(servers: &ServerRuntime, hung: usize) -> Plan {
         let port = if i < hung - hung / 2 {
             servers.hang(listener(0)).port
         } else {
-            servers
-                .grpc_health(listener(0), ServingStatus::Serving)
-                .port
+            let server = servers.grpc_health(listener(0), ServingStatus::Serving);
+            answering.push(server.clone());
+            server.port
         };
         plan.targets.push(target(ProbeKind::Grpc, port));
     }
@@ -47,7 +51,7 @@ fn plan(servers: &ServerRuntime, hung: usize) -> Plan {
         plan.targets
             .push(target(ProbeKind::Tcp, servers.hang(listener(0)).port));
     }
-    plan
+    (plan, answering)
 }
 
 /// Runs one sweep, checks how many targets came back up, and returns its wall time.
@@ -108,7 +112,8 @@ fn main() {
     let total = 3 * TARGETS_PER_KIND;
 
     runtime.block_on(async {
-        let mut all = probers(&plan(&servers, 0), &cfg);
+        let (plan_all, answering) = plan(&servers, 0);
+        let mut all = probers(&plan_all, &cfg);
         for _ in 0..WARMUP_SWEEPS {
             timed_sweep(&mut all, total).await;
         }
@@ -118,6 +123,12 @@ fn main() {
             times.push(timed_sweep(&mut all, total).await);
         }
         let cpu = (cpu_time() - cpu_before) / MEASURED_SWEEPS as u32;
+        let connections: usize = answering.iter().map(Listening::accepted).sum();
+        assert_eq!(
+            connections,
+            answering.len(),
+            "every HTTP and gRPC server saw exactly one connection over all sweeps"
+        );
         times.sort();
         let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
         println!(
@@ -132,9 +143,10 @@ fn main() {
             ms(times[times.len() - 1])
         );
         println!("  CPU per sweep (probes and servers, both cores) {}", ms(cpu));
+        println!("  {connections} HTTP and gRPC connections in all, one per server: reused");
         drop(all);
 
-        let mut hung = probers(&plan(&servers, HUNG_TARGETS), &cfg);
+        let mut hung = probers(&plan(&servers, HUNG_TARGETS).0, &cfg);
         timed_sweep(&mut hung, total - HUNG_TARGETS).await;
         let mut times = Vec::with_capacity(HUNG_SWEEPS);
         for _ in 0..HUNG_SWEEPS {

@@ -154,6 +154,7 @@ impl App {
             let commands = self.state.take_commands();
             self.send(commands);
             if dirty && Instant::now() >= last_draw + FRAME_INTERVAL {
+                self.state.before_draw();
                 terminal.draw(|f| draw(f, &self.state, &self.view))?;
                 last_draw = Instant::now();
                 dirty = false;

@@ -17,13 +17,17 @@ pub fn taken_ports(plan: &Plan) -> Vec<u16> {
     taken
 }
 
-/// Offsets tried, in order, when the plan's own ports are taken: 0, then 20000, 21000, ... up
-/// to what keeps `max_port` valid, then 1000 ... 19000.
+/// Lowest port of Linux's default ephemeral range: shifted ports stay below it, where no
+/// outgoing connection (or its TIME_WAIT) can hold them.
+pub const EPHEMERAL_START: i32 = 32768;
+
+/// Offsets tried, in order, when the plan's own ports are taken: 0, then 10000, 11000, ...
+/// while `max_port` stays below the ephemeral range, then 1000 ... 9000.
 pub fn candidate_offsets(max_port: u16) -> Vec<i32> {
-    let room = 65535 - i32::from(max_port);
+    let room = (EPHEMERAL_START - 1 - i32::from(max_port)).max(0);
     let mut offsets = vec![0];
-    offsets.extend((20..=room / 1000).map(|k| k * 1000));
-    offsets.extend((1..20).map(|k| k * 1000).filter(|o| *o <= room));
+    offsets.extend((10..=room / 1000).map(|k| k * 1000));
+    offsets.extend((1..10).map(|k| k * 1000).filter(|o| *o <= room));
     offsets
 }
 
@@ -34,9 +38,10 @@ mod tests {
     #[test]
     fn offsets_keep_every_port_valid() {
         let offsets = candidate_offsets(16686);
-        assert_eq!(&offsets[..3], [0, 20000, 21000]);
-        assert_eq!(offsets.iter().max(), Some(&48000));
+        assert_eq!(&offsets[..3], [0, 10000, 11000]);
+        assert_eq!(offsets.iter().max(), Some(&16000));
         assert!(offsets.contains(&1000));
+        assert_eq!(offsets.len(), 17);
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
         let plan = crate::manifest::build_plan(

@@ -17,7 +17,7 @@ pub(super) fn signal_group(pgid: u32, signal: libc::c_int) -> bool {
         return false;
     }
     // SAFETY: kill has no memory-safety preconditions.
-    unsafe { libc::kill(pgid, signal) == 0 }
+    unsafe { libc::kill(-pgid, signal) == 0 }
 }
 
 /// Whether group `pgid` has a member that is not a zombie. A zombie orphan may never be reaped

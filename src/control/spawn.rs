@@ -87,7 +87,7 @@ pub(super) fn build_command(entry: &Entry, die_with_us: bool) -> Result<Command,
         command.current_dir(cwd);
     }
     if die_with_us {
-        // MUTATION set_parent_death_signal(&mut command);
+        set_parent_death_signal(&mut command);
     } else {
         ignore_broken_pipes(&mut command);
     }

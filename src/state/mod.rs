@@ -1,5 +1,6 @@
 //! The single owner of everything the dashboard shows: pure, synchronous, tested without a terminal.
 
+pub mod logs_ui;
 pub mod procs;
 pub mod rows;
 pub mod target;
@@ -13,7 +14,7 @@ use ratatui::layout::Rect;
 use crate::action::Action;
 use crate::health::ProbeState;
 use crate::layout::{Layout, PanelKind, panel_areas};
-use crate::logs::LogStore;
+use crate::logs::{LogScroll, LogSearch, LogStore};
 use crate::message::{Command, Update};
 use crate::plan::{EntryId, EntryKind, Plan};
 use procs::{Bulk, Proc};
@@ -66,6 +67,12 @@ pub struct Ui {
     /// First visible row of the services and infra tables.
     pub offsets: [usize; 2],
     pub quit: bool,
+    /// The logs panel shows every service merged instead of the selected one.
+    pub logs_merged: bool,
+    pub log_scroll: LogScroll,
+    /// What `/` typed in the logs panel searches for.
+    pub log_needle: String,
+    pub log_search: Option<LogSearch>,
 }
 
 /// Everything the dashboard knows.
@@ -142,6 +149,10 @@ impl State {
                 size: Rect::new(0, 0, 80, 24),
                 offsets: [0, 0],
                 quit: false,
+                logs_merged: false,
+                log_scroll: LogScroll::Follow,
+                log_needle: String::new(),
+                log_search: None,
             },
             alerts: VecDeque::new(),
             now,
@@ -278,8 +289,7 @@ impl State {
                         ProbeState::Down => (Severity::Error, "is down"),
                         ProbeState::Pending => (Severity::Info, "is pending"),
                     };
-                    // The first result is shown in the tables; only later transitions are news.
-                    if change.from != ProbeState::Pending {
+                    if self.targets[target.0].is_news(&change) {
                         let text =
                             format!("{name} {} :{} {verb}: {}", t.label, t.port, change.detail);
                         self.alert(at, severity, text);
@@ -348,6 +358,19 @@ impl State {
             }
             (Mode::Help, Action::Help | Action::Back | Action::Quit) => self.ui.mode = Mode::Normal,
             (Mode::Help, _) => {}
+            (Mode::Filter, Action::FilterChar(c)) if self.ui.focus == PanelKind::Logs => {
+                self.ui.log_needle.push(c);
+                self.research();
+            }
+            (Mode::Filter, Action::FilterBackspace) if self.ui.focus == PanelKind::Logs => {
+                self.ui.log_needle.pop();
+                self.research();
+            }
+            (Mode::Filter, Action::Back) if self.ui.focus == PanelKind::Logs => {
+                self.ui.log_needle.clear();
+                self.ui.mode = Mode::Normal;
+                self.research();
+            }
             (Mode::Filter, Action::FilterChar(c)) => {
                 self.ui.filter.push(c);
                 self.reselect();
@@ -378,7 +401,23 @@ impl State {
     }
 
     fn handle_normal(&mut self, action: Action) {
+        if self.ui.focus == PanelKind::Logs {
+            match action {
+                Action::Up => return self.scroll_logs(-1),
+                Action::Down => return self.scroll_logs(1),
+                Action::PageUp => return self.scroll_logs(-self.log_page()),
+                Action::PageDown => return self.scroll_logs(self.log_page()),
+                Action::Top => return self.logs_to_top(),
+                Action::Bottom => return self.logs_follow(),
+                Action::Back if !self.ui.log_needle.is_empty() => {
+                    self.ui.log_needle.clear();
+                    return self.research();
+                }
+                _ => {}
+            }
+        }
         match action {
+            Action::MergedLogs => self.toggle_merged(),
             Action::Quit => self.ui.quit = true,
             Action::Up => self.move_selection(-1),
             Action::Down => self.move_selection(1),
@@ -465,8 +504,16 @@ impl State {
             .map_or(10, |(_, a)| Self::body_height(*a).max(1))
     }
 
+    /// Panels that take the keyboard: the tables, and the logs.
+    fn focusable_panels(&self) -> Vec<(PanelKind, Rect)> {
+        self.areas()
+            .into_iter()
+            .filter(|(k, _)| table_kind(*k).is_some() || *k == PanelKind::Logs)
+            .collect()
+    }
+
     fn fix_focus(&mut self) {
-        let panels = self.table_panels();
+        let panels = self.focusable_panels();
         if !panels.iter().any(|(k, _)| *k == self.ui.focus)
             && let Some((k, _)) = panels.first()
         {
@@ -475,7 +522,7 @@ impl State {
     }
 
     fn cycle_focus(&mut self, step: isize) {
-        let panels = self.table_panels();
+        let panels = self.focusable_panels();
         if panels.is_empty() {
             return;
         }
@@ -490,6 +537,9 @@ impl State {
 
     /// Keep the selection on a visible row of the focused table.
     fn reselect(&mut self) {
+        if table_kind(self.ui.focus).is_none() {
+            return;
+        }
         let rows = self.rows(self.ui.focus);
         let visible = |id: EntryId| rows.contains(&Row::Entry(id));
         if !self.ui.selected.is_some_and(visible) {
@@ -548,6 +598,10 @@ impl State {
         let Some((kind, area)) = self.panel_at(column, row) else {
             return;
         };
+        if kind == PanelKind::Logs {
+            self.ui.focus = kind;
+            return;
+        }
         if table_kind(kind).is_none() {
             return;
         }
@@ -563,6 +617,9 @@ impl State {
     }
 
     fn scroll_at(&mut self, column: u16, row: u16, step: isize) {
+        if let Some((PanelKind::Logs, _)) = self.panel_at(column, row) {
+            return self.scroll_logs(step as i64);
+        }
         if let Some((kind, _)) = self.panel_at(column, row)
             && table_kind(kind).is_some()
         {

@@ -144,7 +144,16 @@ fn navigation_moves_within_the_focused_table_and_clamps() {
     assert_eq!(s.ui.focus, PanelKind::Infra);
     assert_eq!(selected_name(&s), "postgres");
     s.handle(Action::NextPanel);
+    assert_eq!(s.ui.focus, PanelKind::Logs);
+    assert_eq!(
+        selected_name(&s),
+        "postgres",
+        "focusing the logs keeps the selection"
+    );
+    s.handle(Action::NextPanel);
     assert_eq!(s.ui.focus, PanelKind::Services);
+    s.handle(Action::PrevPanel);
+    assert_eq!(s.ui.focus, PanelKind::Logs);
 }
 
 #[test]

@@ -63,3 +63,48 @@ mod tests {
         assert_eq!(bytes(15 * 1024 * 1024), "15.0 MiB");
     }
 }
+
+use crate::message::ExitReason;
+use crate::state::procs::{Lifecycle, Proc};
+
+/// "exit 1", "signal 9 (SIGKILL)".
+pub fn exit(e: ExitReason) -> String {
+    match e {
+        ExitReason::Code(c) => format!("exit {c}"),
+        ExitReason::Signal(s) => {
+            let name = match s {
+                1 => " (SIGHUP)",
+                2 => " (SIGINT)",
+                6 => " (SIGABRT)",
+                9 => " (SIGKILL)",
+                11 => " (SIGSEGV)",
+                15 => " (SIGTERM)",
+                _ => "",
+            };
+            format!("signal {s}{name}")
+        }
+    }
+}
+
+/// One cell's worth of a service's supervision: "running 1234", "retry in 4s ×3", "not ours".
+pub fn lifecycle(p: &Proc, now: std::time::Instant) -> String {
+    match &p.lifecycle {
+        Lifecycle::Stopped => "stopped".into(),
+        Lifecycle::Starting { .. } => "starting".into(),
+        Lifecycle::Running { .. } => p.pid.map_or("running".into(), |pid| format!("run {pid}")),
+        Lifecycle::Stopping { .. } => "stopping".into(),
+        Lifecycle::Exited { exit: e, .. } => exit(*e),
+        Lifecycle::Crashed { exit: e, .. } => format!("crash {}", exit(*e)),
+        Lifecycle::BackingOff { until, .. } => {
+            format!(
+                "retry {}s ×{}",
+                until.saturating_duration_since(now).as_secs_f64().ceil(),
+                p.crashes
+            )
+        }
+        Lifecycle::SpawnFailed { .. } => "spawn failed".into(),
+        Lifecycle::External { owner } => owner
+            .as_ref()
+            .map_or("not ours".into(), |o| format!("ext {}", o.pid)),
+    }
+}

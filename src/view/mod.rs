@@ -10,7 +10,6 @@ mod tests;
 use ratatui::Frame;
 
 use crate::layout::PanelKind;
-use crate::logs::{LogScroll, LogView};
 use crate::state::{Mode, State};
 use panels::alerts::AlertsPanel;
 use panels::detail::DetailPanel;
@@ -42,9 +41,9 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
             PanelKind::Logs => (&LogsPanel {
                 store: &state.logs,
                 plan: &state.plan,
-                view: state.ui.selected.map_or(LogView::Merged, LogView::Entry),
-                scroll: LogScroll::Follow,
-                search: None,
+                view: state.log_view(),
+                scroll: state.ui.log_scroll,
+                search: state.ui.log_search.as_ref(),
                 focused: state.ui.focus == PanelKind::Logs,
                 theme,
             })

@@ -43,6 +43,9 @@ impl Widget for &DetailPanel<'_> {
                 Span::raw(c.clone()),
             ]));
         }
+        if !e.command.is_empty() {
+            process_lines(s, id, t, &mut lines);
+        }
         lines.push(Line::from(Span::styled("probes", t.header())));
         for tid in &e.targets {
             let target = &s.plan.targets[tid.0];
@@ -104,5 +107,66 @@ impl Widget for &DetailPanel<'_> {
                     .title(format!(" Detail: {} ", e.name)),
             )
             .render(area, buf);
+    }
+}
+
+/// The supervision part: lifecycle, pid, restarts, last exit with its reason and last lines.
+fn process_lines(s: &State, id: crate::plan::EntryId, t: Theme, lines: &mut Vec<Line<'static>>) {
+    use crate::state::procs::Lifecycle;
+    let p = &s.procs[id.0];
+    let ago = |at: std::time::Instant| format::age(s.now.saturating_duration_since(at));
+    let mut head = vec![
+        Span::styled("process ", t.dim()),
+        Span::styled(p.lifecycle.label().to_string(), t.header()),
+    ];
+    if let Some(pid) = p.pid {
+        head.push(Span::raw(format!(" pid {pid}")));
+    }
+    if let Some(at) = p.started_at.filter(|_| p.lifecycle.is_live()) {
+        head.push(Span::raw(format!(" up {}", ago(at))));
+    }
+    match &p.lifecycle {
+        Lifecycle::BackingOff { until, .. } => head.push(Span::styled(
+            format!(
+                " · crash loop: {} in a row, next try in {}s",
+                p.crashes,
+                until.saturating_duration_since(s.now).as_secs_f64().ceil()
+            ),
+            t.state(crate::health::ProbeState::Down),
+        )),
+        Lifecycle::SpawnFailed { error, .. } => head.push(Span::styled(
+            format!(" · {error}"),
+            t.state(crate::health::ProbeState::Down),
+        )),
+        Lifecycle::External { owner } => head.push(Span::raw(match owner {
+            Some(o) => format!(" · pid {} {}", o.pid, o.command),
+            None => " · its port answers; owner not found".to_string(),
+        })),
+        _ => {}
+    }
+    if p.restarts > 0 {
+        head.push(Span::raw(format!(" · {} restarts", p.restarts)));
+    }
+    lines.push(Line::from(head));
+    if let Some((exit, at)) = p.last_exit {
+        let mut why = vec![
+            Span::styled("last exit ", t.dim()),
+            Span::raw(format!("{} {} ago", format::exit(exit), ago(at))),
+        ];
+        if let Some(port) = p.bind_failure {
+            let owner = p.port_owner.as_ref().map_or(String::new(), |o| {
+                format!(": held by pid {} ({})", o.pid, o.command)
+            });
+            why.push(Span::styled(
+                format!(" · address already in use: port {port}{owner}"),
+                t.state(crate::health::ProbeState::Down),
+            ));
+        }
+        lines.push(Line::from(why));
+        if !p.lifecycle.is_live() {
+            for line in s.logs.last_lines(id, 5) {
+                lines.push(Line::from(Span::styled(format!("   {line}"), t.dim())));
+            }
+        }
     }
 }

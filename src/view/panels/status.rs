@@ -6,7 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::health::ProbeState;
-use crate::state::{Mode, State};
+use crate::layout::PanelKind;
+use crate::state::{Mode, Severity, State};
 use crate::view::format;
 use crate::view::theme::Theme;
 
@@ -27,7 +28,9 @@ impl Widget for &StatusBar<'_> {
             .filter_map(|x| x.last.as_ref().map(|r| r.latency))
             .max()
             .unwrap_or_default();
-        let mut spans = vec![
+        let sep = || Span::styled("│ ", t.dim());
+        // Segments in order of importance; those that do not fit are left out.
+        let mut segments: Vec<Vec<Span>> = vec![vec![
             Span::styled(format!("✓ {up} up "), t.state(ProbeState::Up)),
             Span::styled(
                 format!("✗ {down} down "),
@@ -37,37 +40,63 @@ impl Widget for &StatusBar<'_> {
                     ProbeState::Pending
                 }),
             ),
-            Span::styled("│ ", t.dim()),
+        ]];
+        match s.ui.mode {
+            Mode::Filter => {
+                let (what, text) = if s.ui.focus == PanelKind::Logs {
+                    ("search logs ", &s.ui.log_needle)
+                } else {
+                    ("filter ", &s.ui.filter)
+                };
+                segments.push(vec![
+                    sep(),
+                    Span::styled(what, t.dim()),
+                    Span::styled(format!("/{text}█ "), t.accent()),
+                    Span::styled("enter keep · esc clear ", t.dim()),
+                ]);
+            }
+            Mode::ConfirmStopAll => segments.push(vec![
+                sep(),
+                Span::styled("Stop every service? y/n ", t.severity(Severity::Warning)),
+            ]),
+            _ => {}
+        }
+        segments.push(vec![
+            sep(),
             Span::raw(format!(
                 "probe every {} slowest {} ",
                 humantime::format_duration(s.probe_interval),
                 format::latency(slowest)
             )),
-        ];
+        ]);
         if let Some((cpu, rss)) = s.self_usage {
-            spans.push(Span::styled("│ ", t.dim()));
-            spans.push(Span::raw(format!("self {cpu:.1}% {} ", format::bytes(rss))));
+            segments.push(vec![
+                sep(),
+                Span::raw(format!("self {cpu:.1}% {} ", format::bytes(rss))),
+            ]);
         }
-        spans.push(Span::styled("│ ", t.dim()));
-        match s.ui.mode {
-            Mode::Filter => {
-                spans.push(Span::styled(format!("/{}█", s.ui.filter), t.accent()));
-                spans.push(Span::styled("  enter keep · esc clear", t.dim()));
-            }
-            Mode::ConfirmStopAll => {
-                spans.push(Span::styled(
-                    "Stop every service? y/n",
-                    t.severity(crate::state::Severity::Warning),
-                ));
-            }
-            _ => spans.push(Span::styled(
-                format!(
-                    "layout {} · ? help · / filter · tab panel · q quit",
-                    s.layout().name
-                ),
-                t.dim(),
-            )),
+        if matches!(s.ui.mode, Mode::Normal | Mode::Help) {
+            segments.push(vec![
+                sep(),
+                Span::styled(format!("{} · ? help · q quit", s.layout().name), t.dim()),
+            ]);
         }
+        // Keep the key hints (last) before the figures when space is short.
+        let hints = matches!(s.ui.mode, Mode::Normal | Mode::Help)
+            .then(|| segments.pop())
+            .flatten();
+        let hint_width: usize = hints.iter().flatten().map(|s| s.width()).sum();
+        let room = usize::from(area.width).saturating_sub(hint_width);
+        let mut used = 0usize;
+        let mut spans = Vec::new();
+        for seg in segments {
+            let width: usize = seg.iter().map(|s| s.width()).sum();
+            if used + width <= room || spans.is_empty() {
+                used += width;
+                spans.extend(seg);
+            }
+        }
+        spans.extend(hints.into_iter().flatten());
         Line::from(spans).render(area, buf);
     }
 }

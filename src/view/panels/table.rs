@@ -5,9 +5,11 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row as TableRow, Table, Widget};
 
+use crate::health::ProbeState;
 use crate::layout::PanelKind;
 use crate::plan::EntryId;
 use crate::state::State;
+use crate::state::procs::Lifecycle;
 use crate::state::rows::Row;
 use crate::view::format;
 use crate::view::theme::{Theme, symbol};
@@ -69,6 +71,7 @@ enum Col {
     Grpc,
     Metrics,
     Ports,
+    Proc,
     Latency,
     Since,
     History,
@@ -85,6 +88,7 @@ impl Col {
             Col::Grpc => "GRPC",
             Col::Metrics => "METRICS",
             Col::Ports => "PORTS",
+            Col::Proc => "PROCESS",
             Col::Latency => "LAT",
             Col::Since => "SINCE",
             Col::History => "LATENCY HISTORY",
@@ -100,6 +104,7 @@ impl Col {
             Col::Http | Col::Grpc | Col::Metrics => 7,
             // Ports shrink to what is left (see `render`); 20 is what they need to be worth showing.
             Col::Ports => 20,
+            Col::Proc => 13,
             Col::Latency => 6,
             Col::Since => 5,
             Col::History => 12,
@@ -114,6 +119,7 @@ fn columns(services: bool, width: u16) -> Vec<Col> {
             Col::Name,
             Col::Http,
             Col::Grpc,
+            Col::Proc,
             Col::Latency,
             Col::Since,
             Col::Metrics,
@@ -126,6 +132,7 @@ fn columns(services: bool, width: u16) -> Vec<Col> {
             Col::Ports,
             Col::Latency,
             Col::Since,
+            Col::Proc,
             Col::Group,
             Col::History,
         ]
@@ -137,6 +144,7 @@ fn columns(services: bool, width: u16) -> Vec<Col> {
             Col::Http,
             Col::Grpc,
             Col::Metrics,
+            Col::Proc,
             Col::Latency,
             Col::Since,
             Col::History,
@@ -146,6 +154,7 @@ fn columns(services: bool, width: u16) -> Vec<Col> {
             Col::Name,
             Col::Group,
             Col::Ports,
+            Col::Proc,
             Col::Latency,
             Col::Since,
             Col::History,
@@ -185,6 +194,21 @@ impl TablePanel<'_> {
             Col::Grpc => self.port_cell(entry, "grpc"),
             Col::Metrics => self.port_cell(entry, "metrics"),
             Col::Ports => self.ports_cell(entry),
+            Col::Proc if e.command.is_empty() => Cell::from(Span::styled("-", self.theme.dim())),
+            Col::Proc => {
+                let p = &s.procs[entry.0];
+                let style = match p.lifecycle {
+                    Lifecycle::Crashed { .. }
+                    | Lifecycle::BackingOff { .. }
+                    | Lifecycle::SpawnFailed { .. } => self.theme.state(ProbeState::Down),
+                    Lifecycle::Starting { .. } | Lifecycle::Stopping { .. } => {
+                        self.theme.state(ProbeState::Unhealthy)
+                    }
+                    Lifecycle::Running { .. } => self.theme.state(ProbeState::Up),
+                    _ => self.theme.dim(),
+                };
+                Cell::from(Span::styled(format::lifecycle(p, s.now), style))
+            }
             Col::Latency => Cell::from(
                 main.and_then(|m| m.last.as_ref())
                     .map_or_else(String::new, |r| format::latency(r.latency)),
@@ -299,7 +323,7 @@ mod tests {
 
     #[test]
     fn narrow_tables_drop_the_least_important_columns() {
-        assert_eq!(columns(true, 200).len(), 8);
+        assert_eq!(columns(true, 200).len(), 9);
         assert_eq!(
             columns(true, 44),
             [Col::Name, Col::Http, Col::Grpc, Col::Latency]
