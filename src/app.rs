@@ -39,6 +39,8 @@ pub struct App {
     pub supervisor: SupervisorOptions,
     /// Actions to carry out as soon as the loop runs (the demo starts everything).
     pub initial_actions: Vec<Action>,
+    /// Quit right after the first frame (for measuring start-up).
+    pub exit_after_first_frame: bool,
     /// Where commands for the supervisor go (set by `run`).
     commands: Option<mpsc::Sender<Command>>,
 }
@@ -59,6 +61,7 @@ impl App {
             probe,
             supervisor,
             initial_actions: Vec::new(),
+            exit_after_first_frame: false,
             commands: None,
         }
     }
@@ -108,6 +111,7 @@ impl App {
             height: size.height,
         });
         terminal.draw(|f| draw(f, &self.state, &self.view))?;
+        self.state.ui.quit |= self.exit_after_first_frame;
         let mut last_draw = Instant::now();
         let mut dirty = false;
         let mut updates_open = true;

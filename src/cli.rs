@@ -81,6 +81,9 @@ pub struct UiArgs {
     /// Lines of output kept per service.
     #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_LOG_LINES, global = true)]
     pub log_lines: usize,
+    /// Draw the first frame and quit (for measuring start-up time).
+    #[arg(long, hide = true, global = true)]
+    pub exit_after_first_frame: bool,
 }
 
 impl PlanArgs {

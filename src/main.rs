@@ -153,6 +153,7 @@ fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> 
         timeout: cli.plan.timeout,
     };
     let mut app = App::new(state, keymap, view, probe, supervisor);
+    app.exit_after_first_frame = cli.ui.exit_after_first_frame;
     if demo {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);
