@@ -23,7 +23,9 @@ impl Tmux {
             println!("SKIP: {reason}");
             return None;
         }
-        let socket = format!("anychat-top-test-{}-{}", std::process::id(), width);
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let socket = format!("anychat-top-test-{}-{n}", std::process::id());
         let t = Tmux { socket };
         let status = t
             .cmd()
@@ -273,4 +275,196 @@ fn demo_goes_green_filters_shows_help_sees_a_kill_and_quits_cleanly() {
     tmux.wait_for("echo works", Duration::from_secs(3), |s| {
         s.contains("sum=42") && s.contains("echo sum=$((40+2))")
     });
+}
+
+/// Start the dashboard on the demo plan shifted by `offset`, without starting anything.
+fn open_demo_plan(tmux: &Tmux, offset: i32) {
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/services/demo.toml");
+    tmux.type_line(&format!(
+        "{TOP} --config {plan} --port-offset {offset}; echo \"exit=$?\""
+    ));
+    tmux.wait_for("first probes", Duration::from_secs(10), |s| {
+        s.contains("✗ 20 down")
+    });
+}
+
+#[test]
+fn keys_start_stop_restart_start_all_and_stop_all_on_the_demo_plan() {
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let offset = free_offset(std::process::id() % 16 + 5);
+    open_demo_plan(&tmux, offset);
+    let (screen, _) = tmux.wait_for("stopped rows", Duration::from_secs(3), |s| {
+        s.contains("stopped")
+    });
+    assert!(screen.contains("✗ auth-service"), "{screen}");
+
+    // s: start the selected service (auth-service, one row down).
+    tmux.send(&["j"]);
+    tmux.send(&["s"]);
+    let (screen, _) = tmux.wait_for("auth-service up", Duration::from_secs(5), |s| {
+        s.contains("✓ auth-service")
+    });
+    let row = screen
+        .lines()
+        .find(|l| l.contains("✓ auth-service"))
+        .unwrap();
+    assert!(row.contains("run "), "{row}");
+    let first_pid = row
+        .split("run ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        screen.contains("✗ user-service"),
+        "only the selected service starts:\n{screen}"
+    );
+
+    // r: restart gives a new pid.
+    tmux.send(&["r"]);
+    let (screen, _) = tmux.wait_for("auth-service restarted", Duration::from_secs(8), |s| {
+        s.lines().any(|l| {
+            l.contains("✓ auth-service")
+                && l.contains("run ")
+                && !l.contains(&format!("run {first_pid} "))
+        })
+    });
+    assert!(screen.contains("starting it again"), "{screen}");
+
+    // x: stop; the stub exits cleanly on SIGTERM and is not restarted.
+    tmux.send(&["x"]);
+    tmux.wait_for("auth-service stopped", Duration::from_secs(8), |s| {
+        s.lines()
+            .any(|l| l.contains("✗ auth-service") && l.contains("exit 0"))
+    });
+
+    // S: start everything in dependency order; the whole plan comes up.
+    let started = Instant::now();
+    tmux.send(&["S"]);
+    let (screen, _) = tmux.wait_for("everything up", Duration::from_secs(30), |s| {
+        s.contains("✓ 20 up")
+    });
+    println!("S to all 20 healthy: {:?}", started.elapsed());
+    assert!(screen.contains("run "), "{screen}");
+    assert!(!demo_stubs(offset).is_empty());
+
+    // X asks first; n keeps everything, y stops everything.
+    tmux.send(&["X"]);
+    tmux.wait_for("confirmation", Duration::from_secs(3), |s| {
+        s.contains("Stop every service? y/n")
+    });
+    tmux.send(&["n"]);
+    tmux.wait_for("confirmation gone", Duration::from_secs(3), |s| {
+        !s.contains("Stop every service? y/n")
+    });
+    assert_eq!(demo_stubs(offset).len(), 20, "n stops nothing");
+    tmux.send(&["X"]);
+    tmux.wait_for("confirmation", Duration::from_secs(3), |s| {
+        s.contains("Stop every service? y/n")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("everything down", Duration::from_secs(30), |s| {
+        s.contains("✗ 20 down")
+    });
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !demo_stubs(offset).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        demo_stubs(offset).is_empty(),
+        "X left stubs: {:?}",
+        demo_stubs(offset)
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
+        s.contains("exit=0")
+    });
+}
+
+#[test]
+fn escape_sequences_in_a_service_log_never_reach_the_terminal() {
+    let Some(tmux) = Tmux::start(120, 40) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("evil.toml");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // Clear screen, window title, OSC 52 clipboard write, cursor move, and an SGR colour.
+    let script = r"printf 'start\033[2Jafter-clear\033]0;pwned-title\007after-title\033]52;c;cHduZWQ=\007after-clip\033[10;20Hafter-move \033[31mred-text\033[0m end\n'; exec sleep 1000";
+    std::fs::write(
+        &plan,
+        format!("[[service]]\nname = \"evil-service\"\ngroup = \"core\"\nhttp_port = {port}\ncommand = [\"sh\", \"-c\", '''{script}''']\n"),
+    )
+    .unwrap();
+    let title_before = tmux_title(&tmux);
+    tmux.type_line(&format!(
+        "{TOP} --config {}; echo \"exit=$?\"",
+        plan.display()
+    ));
+    tmux.wait_for("dashboard", Duration::from_secs(10), |s| {
+        s.contains("evil-service")
+    });
+    tmux.send(&["s"]);
+    // Only the output, not the command shown in the detail panel, has these words side by side.
+    let (screen, _) = tmux.wait_for("the log line", Duration::from_secs(10), |s| {
+        s.contains("after-clipafter-move")
+    });
+    let line = screen
+        .lines()
+        .find(|l| l.contains("after-clipafter-move"))
+        .unwrap();
+    assert!(
+        line.contains("startafter-clearafter-titleafter-clipafter-move red-text end"),
+        "escapes removed, text kept: {line}"
+    );
+    assert!(
+        screen.contains("Services (1)"),
+        "the screen was not cleared:\n{screen}"
+    );
+    assert_eq!(
+        tmux_title(&tmux),
+        title_before,
+        "the window title was not changed"
+    );
+    let buffers = tmux.cmd().args(["list-buffers"]).output().unwrap();
+    assert!(
+        !String::from_utf8_lossy(&buffers.stdout).contains("pwned"),
+        "no clipboard write reached tmux"
+    );
+    // The colour is rendered as colour: the pane's escape-carrying capture shows red on "red-text".
+    let coloured = tmux
+        .cmd()
+        .args(["capture-pane", "-p", "-e", "-t", "main"])
+        .output()
+        .unwrap();
+    let coloured = String::from_utf8_lossy(&coloured.stdout);
+    let red_line = coloured
+        .lines()
+        .find(|l| l.contains("red-text"))
+        .unwrap_or_default();
+    assert!(
+        red_line.contains("31mred-text") || red_line.contains(";31mred-text"),
+        "SGR red is drawn as red: {red_line:?}"
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
+        s.contains("exit=0")
+    });
+}
+
+fn tmux_title(tmux: &Tmux) -> String {
+    let out = tmux
+        .cmd()
+        .args(["display-message", "-p", "-t", "main", "#{pane_title}"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
