@@ -271,3 +271,157 @@ impl Keymap {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::{KeyEventState, MouseButton};
+
+    fn key(code: KeyCode, modifiers: KeyModifiers) -> Event {
+        Event::Key(KeyEvent {
+            code,
+            modifiers,
+            kind: KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        })
+    }
+
+    fn src(text: &str) -> Source {
+        Source {
+            path: "keys.toml".into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn the_builtin_keymap_parses_completely() {
+        let mut map = Keymap {
+            bindings: BTreeMap::new(),
+        };
+        map.merge(&src(DEFAULT_KEYMAP)).expect("built-in keymap");
+        assert_eq!(
+            map.bindings.len(),
+            DEFAULT_KEYMAP.lines().filter(|l| l.contains('=')).count()
+        );
+    }
+
+    #[test]
+    fn default_bindings_translate_keys_mouse_and_resize() {
+        let map = Keymap::default_keymap();
+        let n = Mode::Normal;
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('q'), KeyModifiers::NONE), n),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('c'), KeyModifiers::CONTROL), n),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('j'), KeyModifiers::NONE), n),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Down, KeyModifiers::NONE), n),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('S'), KeyModifiers::SHIFT), n),
+            Some(Action::StartAll)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('s'), KeyModifiers::NONE), n),
+            Some(Action::Start)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Tab, KeyModifiers::NONE), n),
+            Some(Action::NextPanel)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('?'), KeyModifiers::SHIFT), n),
+            Some(Action::Help)
+        );
+        // While filtering, letters are text (q does not quit), ctrl-c still quits.
+        let f = Mode::Filter;
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('q'), KeyModifiers::NONE), f),
+            Some(Action::FilterChar('q'))
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('c'), KeyModifiers::CONTROL), f),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Esc, KeyModifiers::NONE), f),
+            Some(Action::Back)
+        );
+        let confirm = Mode::ConfirmStopAll;
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('y'), KeyModifiers::NONE), confirm),
+            Some(Action::Confirm(true))
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('x'), KeyModifiers::NONE), confirm),
+            Some(Action::Confirm(false))
+        );
+        let click = Event::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column: 3,
+            row: 4,
+            modifiers: KeyModifiers::NONE,
+        });
+        assert_eq!(
+            map.translate(&click, n),
+            Some(Action::Click { column: 3, row: 4 })
+        );
+        assert_eq!(
+            map.translate(&Event::Resize(100, 30), n),
+            Some(Action::Resize {
+                width: 100,
+                height: 30
+            })
+        );
+    }
+
+    #[test]
+    fn a_keymap_file_overrides_and_unbinds() {
+        let mut map = Keymap::default_keymap();
+        map.merge(&src(
+            "q = \"none\"\nctrl-q = \"quit\"\nalt-s = \"start_all\"\n",
+        ))
+        .unwrap();
+        let n = Mode::Normal;
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('q'), KeyModifiers::NONE), n),
+            None
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('q'), KeyModifiers::CONTROL), n),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map.translate(&key(KeyCode::Char('s'), KeyModifiers::ALT), n),
+            Some(Action::StartAll)
+        );
+        let help = map.help();
+        let quit = help
+            .iter()
+            .find(|(_, d)| *d == Action::Quit.describe())
+            .unwrap();
+        assert_eq!(quit.0, "ctrl-c ctrl-q", "help is generated from the keymap");
+    }
+
+    #[test]
+    fn bad_keymaps_name_line_and_column() {
+        let mut map = Keymap::default_keymap();
+        let e = map
+            .merge(&src("q = \"quit\"\nz = \"explode\"\n"))
+            .unwrap_err();
+        assert_eq!((e.line, e.column), (2, 5), "{e}");
+        assert!(e.message.contains("unknown action \"explode\""), "{e}");
+        let e = map.merge(&src("hyper-q = \"quit\"\n")).unwrap_err();
+        assert!(e.message.contains("unknown key \"hyper-q\""), "{e}");
+        // Input-only actions cannot be bound by name.
+        assert!(map.merge(&src("a = \"filter_char\"\n")).is_err());
+    }
+}

@@ -118,7 +118,8 @@ fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> 
             return Ok(ExitCode::from(2));
         }
     };
-    let keymap = match &cli.ui.keymap {
+    let keymap_file = cli.ui.keymap.clone().or_else(default_keymap_file);
+    let keymap = match &keymap_file {
         Some(path) => match Keymap::load(path) {
             Ok(k) => k,
             Err(e) => {
@@ -165,6 +166,17 @@ fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> 
     });
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     result.map(|()| ExitCode::SUCCESS).map_err(|e| eyre!(e))
+}
+
+/// `$XDG_CONFIG_HOME/anychat-top/keymap.toml` (or `~/.config/...`) when it exists.
+fn default_keymap_file() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".config"))
+        })?;
+    let path = base.join("anychat-top").join("keymap.toml");
+    path.is_file().then_some(path)
 }
 
 /// The terminal in full-screen mode with mouse capture; restored when dropped, on every path out.

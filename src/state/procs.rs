@@ -261,11 +261,11 @@ impl State {
     pub(super) fn advance(&mut self, now: Instant) {
         // Restarts whose backoff has elapsed.
         for i in 0..self.procs.len() {
-            if let Lifecycle::BackingOff { until, .. } = self.procs[i].lifecycle {
-                if now >= until {
-                    self.procs[i].restarts += 1;
-                    self.start(EntryId(i), now);
-                }
+            if let Lifecycle::BackingOff { until, .. } = self.procs[i].lifecycle
+                && now >= until
+            {
+                self.procs[i].restarts += 1;
+                self.start(EntryId(i), now);
             }
         }
         match std::mem::replace(&mut self.bulk, Bulk::None) {

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::procs::{BACKOFF_CAP, Lifecycle, backoff, bind_failure_port};
-use super::tests::{all_up, checked, demo_state};
+use super::tests::{checked, demo_state};
 use super::*;
 use crate::message::{ExitReason, LogLine, PortOwner, Stream};
 

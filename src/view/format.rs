@@ -47,23 +47,6 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formats() {
-        assert_eq!(latency(Duration::from_micros(420)), "0.4ms");
-        assert_eq!(latency(Duration::from_millis(42)), "42ms");
-        assert_eq!(latency(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(age(Duration::from_secs(59)), "59s");
-        assert_eq!(age(Duration::from_secs(125)), "2m");
-        assert_eq!(sparkline([1, 2, 4, 8].into_iter(), 3), "▃▅█");
-        assert_eq!(sparkline([0, 0].into_iter(), 10), "▁▁");
-        assert_eq!(bytes(15 * 1024 * 1024), "15.0 MiB");
-    }
-}
-
 use crate::message::ExitReason;
 use crate::state::procs::{Lifecycle, Proc};
 
@@ -106,5 +89,22 @@ pub fn lifecycle(p: &Proc, now: std::time::Instant) -> String {
         Lifecycle::External { owner } => owner
             .as_ref()
             .map_or("not ours".into(), |o| format!("ext {}", o.pid)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats() {
+        assert_eq!(latency(Duration::from_micros(420)), "0.4ms");
+        assert_eq!(latency(Duration::from_millis(42)), "42ms");
+        assert_eq!(latency(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(age(Duration::from_secs(59)), "59s");
+        assert_eq!(age(Duration::from_secs(125)), "2m");
+        assert_eq!(sparkline([1, 2, 4, 8].into_iter(), 3), "▃▅█");
+        assert_eq!(sparkline([0, 0].into_iter(), 10), "▁▁");
+        assert_eq!(bytes(15 * 1024 * 1024), "15.0 MiB");
     }
 }
