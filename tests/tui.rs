@@ -468,3 +468,60 @@ fn tmux_title(tmux: &Tmux) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// PIDs of processes whose command line contains every one of `words`.
+fn pids_with(words: &[&str]) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if words.iter().all(|w| cmdline.contains(w)) {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+#[test]
+fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
+    for signal in [libc::SIGTERM, libc::SIGHUP] {
+        let Some(tmux) = Tmux::start(120, 40) else {
+            return;
+        };
+        let offset = free_offset(std::process::id() % 16 + 9 + signal as u32);
+        tmux.type_line(&format!(
+            "{TOP} demo --port-offset {offset}; echo \"exit=$?\""
+        ));
+        tmux.wait_for("everything up", Duration::from_secs(10), |s| {
+            s.contains("✓ 20 up")
+        });
+        let offset_arg = offset.to_string();
+        let top = pids_with(&["anychat-top", "demo", "--port-offset", &offset_arg]);
+        assert_eq!(top.len(), 1, "one dashboard: {top:?}");
+        unsafe { libc::kill(top[0] as i32, signal) };
+        let (screen, _) = tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
+            s.contains("exit=")
+        });
+        assert!(
+            !screen.contains("Services ("),
+            "screen restored after signal {signal}:\n{screen}"
+        );
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !demo_stubs(offset).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert!(
+            demo_stubs(offset).is_empty(),
+            "stubs left after signal {signal}"
+        );
+        tmux.type_line("echo sum=$((40+2))");
+        tmux.wait_for("echo works", Duration::from_secs(3), |s| {
+            s.contains("sum=42")
+        });
+    }
+}
