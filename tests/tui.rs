@@ -157,6 +157,16 @@ fn stub_pids(marker: &str) -> Vec<u32> {
     pids
 }
 
+/// Wait up to `within` for every stub of the demo plan at `offset` to be gone; panic if some remain.
+fn assert_no_stubs_within(offset: i32, within: Duration) {
+    let deadline = Instant::now() + within;
+    while !demo_stubs(offset).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left = demo_stubs(offset);
+    assert!(left.is_empty(), "stubs left running: {left:?}");
+}
+
 /// Stubs still running on any port of the demo plan shifted by `offset`.
 fn demo_stubs(offset: i32) -> Vec<u32> {
     let plan = anychat_top::manifest::build_plan(
@@ -261,15 +271,7 @@ fn demo_goes_green_filters_shows_help_sees_a_kill_and_quits_cleanly() {
         "the dashboard is gone:\n{screen}"
     );
     // Every stub is gone.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while !demo_stubs(offset).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(
-        demo_stubs(offset).is_empty(),
-        "stubs left running: {:?}",
-        demo_stubs(offset)
-    );
+    assert_no_stubs_within(offset, Duration::from_secs(3));
     // The terminal is usable again: what we type is echoed and runs.
     tmux.type_line("echo sum=$((40+2))");
     tmux.wait_for("echo works", Duration::from_secs(3), |s| {
@@ -370,15 +372,7 @@ fn keys_start_stop_restart_start_all_and_stop_all_on_the_demo_plan() {
     tmux.wait_for("everything down", Duration::from_secs(30), |s| {
         s.contains("✗ 20 down")
     });
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !demo_stubs(offset).is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(
-        demo_stubs(offset).is_empty(),
-        "X left stubs: {:?}",
-        demo_stubs(offset)
-    );
+    assert_no_stubs_within(offset, Duration::from_secs(5));
     tmux.send(&["q"]);
     tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
         s.contains("exit=0")
@@ -511,14 +505,7 @@ fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
             !screen.contains("Services ("),
             "screen restored after signal {signal}:\n{screen}"
         );
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while !demo_stubs(offset).is_empty() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        assert!(
-            demo_stubs(offset).is_empty(),
-            "stubs left after signal {signal}"
-        );
+        assert_no_stubs_within(offset, Duration::from_secs(3));
         tmux.type_line("echo sum=$((40+2))");
         tmux.wait_for("echo works", Duration::from_secs(3), |s| {
             s.contains("sum=42")
