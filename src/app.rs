@@ -8,12 +8,11 @@ use crossterm::event::EventStream;
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
-use tokio::task::JoinSet;
+use tokio::sync::{Notify, mpsc};
 
 use crate::action::Action;
 use crate::collect::self_usage::watch_self;
-use crate::collect::{ProbeConfig, spawn_watchers};
+use crate::collect::{ProbeConfig, spawn_watchers_with_wakeups};
 use crate::control::{Supervisor, SupervisorOptions};
 use crate::keymap::Keymap;
 use crate::message::{Command, Update};
@@ -43,6 +42,8 @@ pub struct App {
     pub exit_after_first_frame: bool,
     /// Where commands for the supervisor go (set by `run`).
     commands: Option<mpsc::Sender<Command>>,
+    /// One per target: wakes its watcher for an early probe (set by `run`).
+    wakeups: Vec<Arc<Notify>>,
 }
 
 impl App {
@@ -63,12 +64,19 @@ impl App {
             initial_actions: Vec::new(),
             exit_after_first_frame: false,
             commands: None,
+            wakeups: Vec::new(),
         }
     }
 
     fn send(&mut self, commands: Vec<Command>) {
-        let Some(tx) = &self.commands else { return };
         for c in commands {
+            if let Command::ProbeSoon { target } = c {
+                if let Some(w) = self.wakeups.get(target.0) {
+                    w.notify_one();
+                }
+                continue;
+            }
+            let Some(tx) = &self.commands else { return };
             // Never await a full channel from the UI loop.
             if tx.try_send(c).is_err() {
                 self.state.note_dropped_command();
@@ -84,8 +92,9 @@ impl App {
     ) -> Result<()> {
         let (tx, mut rx) = updates;
         let plan = Arc::clone(&self.state.plan);
-        let mut tasks: JoinSet<()> =
-            spawn_watchers(&plan, &self.probe, self.state.probe_interval, tx.clone());
+        let (mut tasks, wakeups) =
+            spawn_watchers_with_wakeups(&plan, &self.probe, self.state.probe_interval, tx.clone());
+        self.wakeups = wakeups;
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
         let (command_tx, command_rx) = mpsc::channel::<Command>(COMMAND_QUEUE);
         let supervisor = Supervisor::new(Arc::clone(&plan), tx.clone(), self.supervisor.clone());
@@ -115,6 +124,8 @@ impl App {
         let mut last_draw = Instant::now();
         let mut dirty = false;
         let mut updates_open = true;
+        let mut failure: Option<String> = None;
+        let mut supervisor_done = false;
 
         while !self.state.ui.quit {
             let frame_due = last_draw + FRAME_INTERVAL;
@@ -144,11 +155,19 @@ impl App {
                     dirty |= self.state.apply(Update::Tick { at: Instant::now() });
                 }
                 Some(joined) = tasks.join_next() => {
+                    // The panic hook has already restored the terminal: leave in order.
                     if let Err(e) = joined
                         && e.is_panic() {
-                            self.state.note_task_failure(format!("a collector task panicked: {e}"), Instant::now());
-                            dirty = true;
+                            failure = Some(format!("a collector task panicked: {e}"));
+                            break;
                         }
+                }
+                done = &mut supervisor, if !supervisor_done => {
+                    supervisor_done = true;
+                    if let Err(e) = done {
+                        failure = Some(format!("the supervisor task failed: {e}"));
+                        break;
+                    }
                 }
                 _ = tokio::time::sleep_until(frame_due.into()), if dirty => {}
                 _ = sleep_until_opt(self.state.next_deadline()) => {
@@ -178,7 +197,7 @@ impl App {
         tokio::pin!(deadline);
         loop {
             tokio::select! {
-                _ = &mut supervisor => break,
+                _ = &mut supervisor, if !supervisor_done => break,
                 _ = &mut deadline => break,
                 n = rx.recv_many(&mut batch, UPDATE_BATCH), if updates_open => {
                     updates_open = n > 0;
@@ -186,7 +205,10 @@ impl App {
                 }
             }
         }
-        Ok(())
+        match failure {
+            Some(f) => Err(color_eyre::eyre::eyre!(f)),
+            None => Ok(()),
+        }
     }
 }
 

@@ -96,4 +96,6 @@ pub enum Command {
     Stop { entry: EntryId, grace: Duration },
     /// Find who holds `port` (for "running, not supervised" and bind failures).
     FindPortOwner { entry: EntryId, port: u16 },
+    /// Probe `target` shortly instead of at its next tick (a service is starting).
+    ProbeSoon { target: TargetId },
 }

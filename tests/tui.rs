@@ -111,16 +111,19 @@ impl Drop for Tmux {
     }
 }
 
-/// An offset that puts every port of the demo plan on free high ports (never the plan's own).
-fn free_offset(seed: u32) -> i32 {
+/// An offset that puts every port of the demo plan on free ports (never the plan's own).
+/// The 16 candidate offsets 1000..16000 are split into four slots of four, one slot per
+/// test (`slot` 0..4), so that tests running at the same time never pick the same one.
+fn free_offset(slot: u32) -> i32 {
     let plan = anychat_top::manifest::build_plan(
         &[anychat_top::manifest::Source::demo()],
         &Default::default(),
     )
     .unwrap();
     // Below the ephemeral range (32768-), where no outgoing connection holds a port.
-    for k in 0..16 {
-        let offset = 1000 + ((seed as i32 + k) % 16) * 1000;
+    let start = std::process::id() as i32;
+    for k in 0..4 {
+        let offset = 1000 + (slot as i32 * 4 + (start + k) % 4) * 1000;
         let all_free = plan
             .targets
             .iter()
@@ -192,7 +195,7 @@ fn demo_goes_green_filters_shows_help_sees_a_kill_and_quits_cleanly() {
     let Some(tmux) = Tmux::start(120, 40) else {
         return;
     };
-    let offset = free_offset(std::process::id() % 16);
+    let offset = free_offset(0);
     let http_gateway = 8080 + offset;
     let marker = format!("--http-port {}", 8003 + offset);
     tmux.type_line(&format!(
@@ -295,7 +298,7 @@ fn keys_start_stop_restart_start_all_and_stop_all_on_the_demo_plan() {
     let Some(tmux) = Tmux::start(160, 48) else {
         return;
     };
-    let offset = free_offset(std::process::id() % 16 + 5);
+    let offset = free_offset(1);
     open_demo_plan(&tmux, offset);
     let (screen, _) = tmux.wait_for("stopped rows", Duration::from_secs(3), |s| {
         s.contains("stopped")
@@ -487,7 +490,7 @@ fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
         let Some(tmux) = Tmux::start(120, 40) else {
             return;
         };
-        let offset = free_offset(std::process::id() % 16 + 9 + signal as u32);
+        let offset = free_offset(if signal == libc::SIGTERM { 2 } else { 3 });
         tmux.type_line(&format!(
             "{TOP} demo --port-offset {offset}; echo \"exit=$?\""
         ));

@@ -94,6 +94,11 @@ impl HttpCheck {
                 if hyper.is_parse() {
                     return format!("not HTTP: {hyper}");
                 }
+                // hyper has no predicate for this one: bytes arrived before the request was
+                // written (an SSH or NATS banner), which no HTTP server does.
+                if hyper.to_string().contains("unexpected message") {
+                    return "not HTTP: the server spoke before being asked".to_string();
+                }
             }
             source = e.source();
         }

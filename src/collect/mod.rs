@@ -11,4 +11,4 @@ mod tcp;
 
 pub mod self_usage;
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
-pub use sweep::{spawn_watchers, sweep};
+pub use sweep::{SOON, spawn_watchers, spawn_watchers_with_wakeups, sweep};

@@ -1,10 +1,11 @@
 //! Running probers: one concurrent round over all targets, or one watch task per target
 //! that reports to the state owner.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
@@ -28,22 +29,52 @@ pub fn spawn_watchers(
     interval: Duration,
     tx: mpsc::Sender<Update>,
 ) -> JoinSet<()> {
-    let http = http_client(cfg);
-    let mut tasks = JoinSet::new();
-    for (index, target) in plan.targets.iter().enumerate() {
-        let prober = Prober::new(target, &http, cfg);
-        tasks.spawn(watch(TargetId(index), prober, interval, tx.clone()));
-    }
-    tasks
+    spawn_watchers_with_wakeups(plan, cfg, interval, tx).0
 }
 
+/// Like [`spawn_watchers`], and also returns one [`Notify`] per target (in target order):
+/// notifying it makes that target's next probe come [`SOON`] from now instead of at the next
+/// tick — used while a service starts, so that readiness is seen within ~100 ms.
+pub fn spawn_watchers_with_wakeups(
+    plan: &Plan,
+    cfg: &ProbeConfig,
+    interval: Duration,
+    tx: mpsc::Sender<Update>,
+) -> (JoinSet<()>, Vec<Arc<Notify>>) {
+    let http = http_client(cfg);
+    let mut tasks = JoinSet::new();
+    let mut wakeups = Vec::with_capacity(plan.targets.len());
+    for (index, target) in plan.targets.iter().enumerate() {
+        let prober = Prober::new(target, &http, cfg);
+        let wakeup = Arc::new(Notify::new());
+        wakeups.push(Arc::clone(&wakeup));
+        tasks.spawn(watch(TargetId(index), prober, interval, wakeup, tx.clone()));
+    }
+    (tasks, wakeups)
+}
+
+/// Delay of a probe asked for out of turn.
+pub const SOON: Duration = Duration::from_millis(100);
+
 /// Probes one target forever, until the receiver goes away.
-async fn watch(target: TargetId, mut prober: Prober, interval: Duration, tx: mpsc::Sender<Update>) {
+async fn watch(
+    target: TargetId,
+    mut prober: Prober,
+    interval: Duration,
+    wakeup: Arc<Notify>,
+    tx: mpsc::Sender<Update>,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let probe_and_report = async {
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                _ = ticks.tick() => {}
+                () = wakeup.notified() => {
+                    tokio::time::sleep(SOON).await;
+                    ticks.reset();
+                }
+            }
             let result = prober.probe().await;
             let update = Update::HealthChecked {
                 target,

@@ -96,6 +96,8 @@ impl Supervisor {
                     let _ = running.stop.send(grace);
                 }
             }
+            // Probing is not the supervisor's job: the loop hands these to the watchers.
+            Command::ProbeSoon { .. } => {}
             Command::FindPortOwner { entry, port } => {
                 let updates = self.updates.clone();
                 tokio::spawn(async move {

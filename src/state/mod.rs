@@ -247,11 +247,6 @@ impl State {
         );
     }
 
-    /// A worker task failed; shown as an alert rather than a silent freeze.
-    pub fn note_task_failure(&mut self, text: String, at: Instant) {
-        self.alert(at, Severity::Error, text);
-    }
-
     /// Commands decided since the last call (restarts, start-all progress, port lookups).
     pub fn take_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.pending)
@@ -276,7 +271,7 @@ impl State {
                 let probe_state = result.state;
                 let change = status.record(result, at);
                 let entry = self.plan.targets[target.0].entry;
-                self.health_seen(entry, probe_state, at);
+                self.health_seen(entry, target, probe_state, at);
                 if let Some(change) = change {
                     let t = &self.plan.targets[target.0];
                     let name = &self.plan.entries[t.entry.0].name;

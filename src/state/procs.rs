@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::health::ProbeState;
 use crate::message::{Command, ExitReason, PortOwner};
-use crate::plan::{EntryId, RestartPolicy};
+use crate::plan::{EntryId, RestartPolicy, TargetId};
 
 use super::{Severity, State};
 
@@ -344,6 +344,10 @@ impl State {
     }
 
     pub(super) fn process_started(&mut self, entry: EntryId, pid: u32, at: Instant) {
+        // Look for readiness soon rather than at the next regular probe.
+        for target in self.plan.entries[entry.0].targets.clone() {
+            self.queue(Command::ProbeSoon { target });
+        }
         let p = &mut self.procs[entry.0];
         p.pid = Some(pid);
         p.started_at = Some(at);
@@ -447,7 +451,13 @@ impl State {
     }
 
     /// A probe result for one of the entry's targets: promote starting → running, spot external copies.
-    pub(super) fn health_seen(&mut self, entry: EntryId, state: ProbeState, at: Instant) {
+    pub(super) fn health_seen(
+        &mut self,
+        entry: EntryId,
+        target: TargetId,
+        state: ProbeState,
+        at: Instant,
+    ) {
         let ready = self.is_ready(entry);
         let port = self.plan.entries[entry.0]
             .targets
@@ -455,6 +465,7 @@ impl State {
             .map(|t| self.plan.targets[t.0].port);
         let startable = !self.plan.entries[entry.0].command.is_empty();
         let p = &mut self.procs[entry.0];
+        let mut probe_soon = false;
         match &p.lifecycle {
             Lifecycle::Starting { since } => {
                 let timeout = self.plan.entries[entry.0].ready_timeout;
@@ -462,6 +473,8 @@ impl State {
                     p.lifecycle = Lifecycle::Running {
                         since: p.started_at.unwrap_or(at),
                     };
+                } else if !state.is_up() {
+                    probe_soon = true;
                 }
             }
             Lifecycle::Stopped
@@ -477,6 +490,9 @@ impl State {
                 p.port_owner = None;
             }
             _ => {}
+        }
+        if probe_soon {
+            self.queue(Command::ProbeSoon { target });
         }
     }
 

@@ -88,7 +88,7 @@ fn start_stop_restart_of_the_selected_service() {
         Lifecycle::Running { .. }
     ));
     // A second start while running does nothing.
-    assert!(s.handle(Action::Start).is_empty());
+    assert!(started(&s.handle(Action::Start)).is_empty());
     let cmds = s.handle(Action::Restart);
     assert!(
         matches!(cmds[..], [Command::Stop { entry, grace }] if entry == auth && grace == Duration::from_secs(5))
@@ -113,8 +113,9 @@ fn start_stop_restart_of_the_selected_service() {
         pid: 4243,
         at: t0 + Duration::from_secs(2),
     });
+    s.take_commands();
     let cmds = s.handle(Action::Stop);
-    assert!(matches!(cmds[..], [Command::Stop { .. }]));
+    assert!(matches!(cmds[..], [Command::Stop { .. }]), "{cmds:?}");
     s.apply(Update::ProcessExited {
         entry: auth,
         pid: 4243,
@@ -160,7 +161,10 @@ fn on_failure_restarts_with_growing_capped_backoff_and_resets_when_stable() {
             panic!("expected backing off, got {:?}", s.procs[user.0].lifecycle);
         };
         delays.push(until.duration_since(now).as_secs());
-        assert!(s.take_commands().is_empty(), "no restart before the delay");
+        assert!(
+            started(&s.take_commands()).is_empty(),
+            "no restart before the delay"
+        );
         assert_eq!(s.next_deadline(), Some(until));
         now = until;
         s.apply(Update::Tick { at: now });
@@ -456,4 +460,49 @@ fn bind_failure_is_recognised_and_its_owner_looked_up() {
             .text
             .contains("cannot bind port 8004: held by pid 9 (nc -l 8004)")
     );
+}
+
+#[test]
+fn a_starting_service_is_probed_soon_until_it_is_ready() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    select(&mut s, "auth-service");
+    let auth = id(&s, "auth-service");
+    s.handle(Action::Start);
+    s.apply(Update::ProcessStarted {
+        entry: auth,
+        pid: 1,
+        at: t0,
+    });
+    let soon = |cmds: &[Command]| -> Vec<usize> {
+        cmds.iter()
+            .filter_map(|c| match c {
+                Command::ProbeSoon { target } => Some(target.0),
+                _ => None,
+            })
+            .collect()
+    };
+    let targets: Vec<usize> = s.plan.entries[auth.0].targets.iter().map(|t| t.0).collect();
+    assert_eq!(
+        soon(&s.take_commands()),
+        targets,
+        "every port of the new process"
+    );
+    // Not up yet: that port is asked again soon.
+    checked(&mut s, "auth-service", "http", ProbeState::Down, t0);
+    assert_eq!(soon(&s.take_commands()), [targets[0]]);
+    // Ready: no more early probes.
+    healthy(&mut s, "auth-service", t0 + Duration::from_millis(200));
+    assert!(matches!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::Running { .. }
+    ));
+    checked(
+        &mut s,
+        "auth-service",
+        "http",
+        ProbeState::Up,
+        t0 + Duration::from_millis(300),
+    );
+    assert!(soon(&s.take_commands()).is_empty());
 }
