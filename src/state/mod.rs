@@ -96,6 +96,8 @@ pub struct State {
     pub logs: LogStore,
     /// Commands decided while applying facts, taken by the loop with [`State::take_commands`].
     pending: Vec<Command>,
+    /// Something changed that can wait for the next clock tick to be drawn (latencies, figures).
+    cosmetic: bool,
 }
 
 fn table_index(kind: PanelKind) -> Option<usize> {
@@ -163,6 +165,7 @@ impl State {
             bulk: Bulk::None,
             logs: LogStore::new(plan_len, log_capacity),
             pending: Vec::new(),
+            cosmetic: false,
         };
         state.ui.selected = state
             .rows(PanelKind::Services)
@@ -291,8 +294,10 @@ impl State {
                     }
                     return true;
                 }
-                // Latency figures and sparklines move with every result.
-                true
+                // Latency figures and sparklines move with every result: shown at the next
+                // clock tick, so that an idle dashboard draws about once a second.
+                self.cosmetic = true;
+                false
             }
             Update::SelfUsageMeasured {
                 cpu_percent,
@@ -300,16 +305,19 @@ impl State {
             } => {
                 let old = self.self_usage;
                 self.self_usage = Some((cpu_percent, rss_bytes));
-                old.is_none_or(|(c, r)| {
+                self.cosmetic |= old.is_none_or(|(c, r)| {
                     (c * 10.0).round() != (cpu_percent * 10.0).round() || r >> 20 != rss_bytes >> 20
-                })
+                });
+                false
             }
             Update::Tick { at } => {
                 let before = self.now;
                 self.now = self.now.max(at);
-                // Ages are shown in whole seconds: redraw when one rolls over.
-                self.now.duration_since(self.started).as_secs()
-                    != before.duration_since(self.started).as_secs()
+                // Ages are shown in whole seconds: redraw when one rolls over, with the
+                // latencies and figures that changed since.
+                let rolled = self.now.duration_since(self.started).as_secs()
+                    != before.duration_since(self.started).as_secs();
+                std::mem::take(&mut self.cosmetic) || rolled
             }
             Update::ProcessStarted { entry, pid, at } => {
                 self.now = self.now.max(at);
@@ -334,7 +342,12 @@ impl State {
                 dropped,
             } => {
                 self.logs.push(entry, lines, dropped);
-                true
+                // Only lines the logs panel shows now are worth a frame of their own.
+                let shown = match self.log_view() {
+                    crate::logs::LogView::Merged => true,
+                    crate::logs::LogView::Entry(e) => e == entry,
+                };
+                shown && self.areas().iter().any(|(k, _)| *k == PanelKind::Logs)
             }
             Update::PortOwnerFound { entry, port, owner } => {
                 let now = self.now;

@@ -357,6 +357,10 @@ impl State {
     }
 
     pub(super) fn process_exited(&mut self, entry: EntryId, exit: ExitReason, at: Instant) {
+        // Its ports are about to close (or be taken by someone else): look now, not in a second.
+        for target in self.plan.entries[entry.0].targets.clone() {
+            self.queue(Command::ProbeSoon { target });
+        }
         let e = &self.plan.entries[entry.0];
         let (name, policy) = (e.name.clone(), e.restart);
         let bind = self

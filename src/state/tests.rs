@@ -283,21 +283,82 @@ fn cycling_layouts_wraps_and_detail_switches_to_a_layout_with_one() {
 fn redraw_only_when_something_visible_changed() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
-    assert!(!s.apply(Update::Tick {
-        at: t0 + Duration::from_millis(300)
-    }));
-    assert!(
+    let tick = |s: &mut State, ms: u64| {
         s.apply(Update::Tick {
-            at: t0 + Duration::from_millis(1100)
-        }),
-        "ages roll over"
-    );
-    assert!(s.apply(Update::SelfUsageMeasured {
+            at: t0 + Duration::from_millis(ms),
+        })
+    };
+    assert!(!tick(&mut s, 300), "nothing changed within the second");
+    assert!(tick(&mut s, 1100), "ages roll over");
+    // Figures and latencies wait for the next tick: no frame of their own.
+    assert!(!s.apply(Update::SelfUsageMeasured {
         cpu_percent: 0.3,
         rss_bytes: 10 << 20
     }));
+    assert!(
+        tick(&mut s, 1200),
+        "the changed figure is drawn at the next tick"
+    );
+    assert!(!tick(&mut s, 1300));
     assert!(!s.apply(Update::SelfUsageMeasured {
         cpu_percent: 0.31,
         rss_bytes: (10 << 20) + 5
+    }));
+    assert!(
+        !tick(&mut s, 1400),
+        "a change too small to show draws nothing"
+    );
+    all_up(&mut s, t0 + Duration::from_millis(1500));
+    // A change of state is drawn at once.
+    assert!(checked(
+        &mut s,
+        "auth-service",
+        "http",
+        ProbeState::Down,
+        t0 + Duration::from_millis(1500)
+    ));
+    assert!(!checked(
+        &mut s,
+        "auth-service",
+        "http",
+        ProbeState::Down,
+        t0 + Duration::from_millis(1600)
+    ));
+    assert!(
+        tick(&mut s, 1700),
+        "the new latency is drawn at the next tick"
+    );
+    // Log lines: a frame only when the logs panel shows them.
+    let line = |text: &str| crate::message::LogLine {
+        stream: crate::message::Stream::Stdout,
+        text: text.into(),
+        truncated: false,
+    };
+    let gateway = s.plan.entry_named("gateway-service").unwrap();
+    let auth = s.plan.entry_named("auth-service").unwrap();
+    assert_eq!(s.ui.selected, Some(gateway));
+    assert!(s.apply(Update::LogLines {
+        entry: gateway,
+        lines: vec![line("shown")],
+        dropped: 0
+    }));
+    assert!(!s.apply(Update::LogLines {
+        entry: auth,
+        lines: vec![line("not shown")],
+        dropped: 0
+    }));
+    s.handle(Action::MergedLogs);
+    assert!(s.apply(Update::LogLines {
+        entry: auth,
+        lines: vec![line("merged")],
+        dropped: 0
+    }));
+    while s.layout().name != "compact" {
+        s.handle(Action::CycleLayout);
+    }
+    assert!(!s.apply(Update::LogLines {
+        entry: auth,
+        lines: vec![line("no logs panel")],
+        dropped: 0
     }));
 }
