@@ -8,11 +8,11 @@ use crossterm::event::EventStream;
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::mpsc;
 
 use crate::action::Action;
 use crate::collect::self_usage::watch_self;
-use crate::collect::{ProbeConfig, spawn_watchers_with_wakeups};
+use crate::collect::{ProbeConfig, ProbeWakeups, spawn_watchers_with_wakeups};
 use crate::control::{Supervisor, SupervisorOptions};
 use crate::keymap::Keymap;
 use crate::message::{Command, Update};
@@ -42,8 +42,8 @@ pub struct App {
     pub exit_after_first_frame: bool,
     /// Where commands for the supervisor go (set by `run`).
     commands: Option<mpsc::Sender<Command>>,
-    /// One per target: wakes its watcher for an early probe (set by `run`).
-    wakeups: Vec<Arc<Notify>>,
+    /// Asks the probe collector for early probes (set by `run`).
+    wakeups: Option<ProbeWakeups>,
 }
 
 impl App {
@@ -64,15 +64,15 @@ impl App {
             initial_actions: Vec::new(),
             exit_after_first_frame: false,
             commands: None,
-            wakeups: Vec::new(),
+            wakeups: None,
         }
     }
 
     fn send(&mut self, commands: Vec<Command>) {
         for c in commands {
             if let Command::ProbeSoon { target } = c {
-                if let Some(w) = self.wakeups.get(target.0) {
-                    w.notify_one();
+                if let Some(w) = &self.wakeups {
+                    w.probe_soon(target);
                 }
                 continue;
             }
@@ -94,7 +94,7 @@ impl App {
         let plan = Arc::clone(&self.state.plan);
         let (mut tasks, wakeups) =
             spawn_watchers_with_wakeups(&plan, &self.probe, self.state.probe_interval, tx.clone());
-        self.wakeups = wakeups;
+        self.wakeups = Some(wakeups);
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
         let (command_tx, command_rx) = mpsc::channel::<Command>(COMMAND_QUEUE);
         let supervisor = Supervisor::new(Arc::clone(&plan), tx.clone(), self.supervisor.clone());

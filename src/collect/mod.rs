@@ -8,7 +8,9 @@ mod reason;
 mod redis;
 mod sweep;
 mod tcp;
+mod watch;
 
 pub mod self_usage;
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
-pub use sweep::{SOON, spawn_watchers, spawn_watchers_with_wakeups, sweep};
+pub use sweep::sweep;
+pub use watch::{ProbeWakeups, SOON, spawn_watchers, spawn_watchers_with_wakeups};

@@ -1,0 +1,142 @@
+//! The probe collector of the dashboard: every interval, one burst that probes every target not
+//! still busy with its previous probe. A hung target stays busy alone; nobody waits for it.
+//!
+//! One task with one timer (rather than a task and a timer per target) keeps an idle dashboard
+//! cheap: the probes of a burst run back to back while caches are warm.
+
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+
+use super::prober::{ProbeConfig, Prober, http_client};
+use crate::health::ProbeResult;
+use crate::message::Update;
+use crate::plan::{Plan, TargetId};
+
+/// Delay of a probe asked for out of turn (a service is starting or has just exited).
+pub const SOON: Duration = Duration::from_millis(100);
+
+/// Asks the collector to probe a target [`SOON`] instead of at the next interval.
+#[derive(Debug, Clone)]
+pub struct ProbeWakeups {
+    tx: mpsc::UnboundedSender<TargetId>,
+}
+
+impl ProbeWakeups {
+    /// Probe `target` about [`SOON`] from now (once, if it is not already being probed).
+    pub fn probe_soon(&self, target: TargetId) {
+        // A closed collector has nothing left to probe.
+        let _ = self.tx.send(target);
+    }
+}
+
+/// Starts the collector for every target of `plan`, probing each every `interval` (a target
+/// still busy with its previous probe is skipped, so checks of one target never overlap) and
+/// sending [`Update::HealthChecked`]. It ends when the receiver is dropped. Needs a runtime.
+pub fn spawn_watchers(
+    plan: &Plan,
+    cfg: &ProbeConfig,
+    interval: Duration,
+    tx: mpsc::Sender<Update>,
+) -> JoinSet<()> {
+    spawn_watchers_with_wakeups(plan, cfg, interval, tx).0
+}
+
+/// Like [`spawn_watchers`], with a handle to ask for early probes.
+pub fn spawn_watchers_with_wakeups(
+    plan: &Plan,
+    cfg: &ProbeConfig,
+    interval: Duration,
+    tx: mpsc::Sender<Update>,
+) -> (JoinSet<()>, ProbeWakeups) {
+    let http = http_client(cfg);
+    let probers: Vec<Prober> = plan
+        .targets
+        .iter()
+        .map(|t| Prober::new(t, &http, cfg))
+        .collect();
+    let (wake_tx, wake_rx) = mpsc::unbounded_channel();
+    let mut tasks = JoinSet::new();
+    tasks.spawn(collect(probers, interval, wake_rx, tx));
+    (tasks, ProbeWakeups { tx: wake_tx })
+}
+
+type Probing = std::pin::Pin<Box<dyn Future<Output = (usize, Prober, ProbeResult)> + Send>>;
+
+fn launch(index: usize, mut prober: Prober) -> Probing {
+    Box::pin(async move {
+        let result = prober.probe().await;
+        (index, prober, result)
+    })
+}
+
+/// The collector loop; ends when `tx` closes.
+async fn collect(
+    probers: Vec<Prober>,
+    interval: Duration,
+    mut wakeups: mpsc::UnboundedReceiver<TargetId>,
+    tx: mpsc::Sender<Update>,
+) {
+    // A target's prober is here while idle, inside its probe while busy.
+    let mut idle: Vec<Option<Prober>> = probers.into_iter().map(Some).collect();
+    let mut busy = FuturesUnordered::new();
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    // Early probes asked for, by due time.
+    let mut soon: Vec<(Instant, usize)> = Vec::new();
+    let mut wakeups_open = true;
+    loop {
+        let next_soon = soon.iter().map(|(at, _)| *at).min();
+        tokio::select! {
+            () = tx.closed() => return,
+            _ = ticks.tick() => {
+                for (index, slot) in idle.iter_mut().enumerate() {
+                    if let Some(prober) = slot.take() {
+                        busy.push(launch(index, prober));
+                    }
+                }
+                soon.clear();
+            }
+            wake = wakeups.recv(), if wakeups_open => match wake {
+                Some(TargetId(index)) if index < idle.len() => {
+                    if !soon.iter().any(|(_, i)| *i == index) {
+                        soon.push((Instant::now() + SOON, index));
+                    }
+                }
+                Some(_) => {}
+                None => wakeups_open = false,
+            },
+            () = sleep_until(next_soon) => {
+                let now = Instant::now();
+                soon.retain(|&(at, index)| {
+                    if at > now {
+                        return true;
+                    }
+                    if let Some(prober) = idle[index].take() {
+                        busy.push(launch(index, prober));
+                    }
+                    false
+                });
+            }
+            Some((index, prober, result)) = busy.next() => {
+                idle[index] = Some(prober);
+                let update = Update::HealthChecked { target: TargetId(index), result, at: Instant::now() };
+                // A full channel makes us wait (backpressure); a closed one ends the collector.
+                if tx.send(update).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
