@@ -120,6 +120,7 @@ impl App {
             height: size.height,
         });
         terminal.draw(|f| draw(f, &self.state, &self.view))?;
+        self.state.mark_drawn(Instant::now());
         self.state.ui.quit |= self.exit_after_first_frame;
         let mut last_draw = Instant::now();
         let mut dirty = false;
@@ -179,6 +180,7 @@ impl App {
             if dirty && Instant::now() >= last_draw + FRAME_INTERVAL {
                 self.state.before_draw();
                 terminal.draw(|f| draw(f, &self.state, &self.view))?;
+                self.state.mark_drawn(Instant::now());
                 last_draw = Instant::now();
                 dirty = false;
             }

@@ -21,6 +21,9 @@ use procs::{Bulk, Proc};
 use rows::{Row, scroll_offset, visible_rows};
 use target::TargetStatus;
 
+/// How long a changed latency or figure may wait for a frame.
+pub const COSMETIC_DELAY: Duration = Duration::from_millis(900);
+
 /// Lines of output kept per service unless configured otherwise.
 pub const DEFAULT_LOG_LINES: usize = 10_000;
 
@@ -98,6 +101,8 @@ pub struct State {
     pending: Vec<Command>,
     /// Something changed that can wait for the next clock tick to be drawn (latencies, figures).
     cosmetic: bool,
+    /// When the last frame was drawn (see [`State::mark_drawn`]).
+    last_drawn: Instant,
 }
 
 fn table_index(kind: PanelKind) -> Option<usize> {
@@ -166,6 +171,7 @@ impl State {
             logs: LogStore::new(plan_len, log_capacity),
             pending: Vec::new(),
             cosmetic: false,
+            last_drawn: now,
         };
         state.ui.selected = state
             .rows(PanelKind::Services)
@@ -250,6 +256,20 @@ impl State {
         );
     }
 
+    /// A frame showing the current state was drawn at `at`.
+    pub fn mark_drawn(&mut self, at: Instant) {
+        self.cosmetic = false;
+        self.last_drawn = at;
+    }
+
+    /// Some age on screen is counted in seconds (a change, alert or start less than a minute ago).
+    fn seconds_ages_shown(&self) -> bool {
+        let recent = |at: Instant| self.now.saturating_duration_since(at) < Duration::from_secs(61);
+        self.targets.iter().any(|t| t.since.is_some_and(recent))
+            || self.alerts.iter().any(|a| recent(a.at))
+            || self.procs.iter().any(|p| p.started_at.is_some_and(recent))
+    }
+
     /// Commands decided since the last call (restarts, start-all progress, port lookups).
     pub fn take_commands(&mut self) -> Vec<Command> {
         std::mem::take(&mut self.pending)
@@ -313,11 +333,14 @@ impl State {
             Update::Tick { at } => {
                 let before = self.now;
                 self.now = self.now.max(at);
-                // Ages are shown in whole seconds: redraw when one rolls over, with the
-                // latencies and figures that changed since.
+                // Ages under a minute are shown in seconds: redraw when one rolls over.
                 let rolled = self.now.duration_since(self.started).as_secs()
                     != before.duration_since(self.started).as_secs();
-                std::mem::take(&mut self.cosmetic) || rolled
+                // Latencies and figures that changed are drawn with it, or on their own when
+                // no frame showed them for a while.
+                let stale = self.cosmetic
+                    && self.now.saturating_duration_since(self.last_drawn) >= COSMETIC_DELAY;
+                (rolled && self.seconds_ages_shown()) || stale
             }
             Update::ProcessStarted { entry, pid, at } => {
                 self.now = self.now.max(at);

@@ -283,51 +283,62 @@ fn cycling_layouts_wraps_and_detail_switches_to_a_layout_with_one() {
 fn redraw_only_when_something_visible_changed() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
-    let tick = |s: &mut State, ms: u64| {
-        s.apply(Update::Tick {
-            at: t0 + Duration::from_millis(ms),
-        })
-    };
-    assert!(!tick(&mut s, 300), "nothing changed within the second");
-    assert!(tick(&mut s, 1100), "ages roll over");
-    // Figures and latencies wait for the next tick: no frame of their own.
-    assert!(!s.apply(Update::SelfUsageMeasured {
-        cpu_percent: 0.3,
-        rss_bytes: 10 << 20
-    }));
-    assert!(
-        tick(&mut s, 1200),
-        "the changed figure is drawn at the next tick"
-    );
-    assert!(!tick(&mut s, 1300));
-    assert!(!s.apply(Update::SelfUsageMeasured {
-        cpu_percent: 0.31,
-        rss_bytes: (10 << 20) + 5
-    }));
-    assert!(
-        !tick(&mut s, 1400),
-        "a change too small to show draws nothing"
-    );
-    all_up(&mut s, t0 + Duration::from_millis(1500));
-    // A change of state is drawn at once.
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let tick = |s: &mut State, ms: u64| s.apply(Update::Tick { at: at(ms) });
+    assert!(!tick(&mut s, 300), "nothing changed");
+    assert!(!tick(&mut s, 1100), "no age on screen counts seconds yet");
+    // A change of state is drawn at once; its age then counts seconds, a frame a second.
+    all_up(&mut s, at(1200));
     assert!(checked(
         &mut s,
         "auth-service",
         "http",
         ProbeState::Down,
-        t0 + Duration::from_millis(1500)
+        at(1500)
     ));
+    s.mark_drawn(at(1500));
+    assert!(!tick(&mut s, 1900), "the same second");
+    assert!(tick(&mut s, 2100), "the age rolls over");
+    s.mark_drawn(at(2100));
+    // A new latency waits: drawn by the next frame, or on its own once stale.
+    let t = 100_000;
     assert!(!checked(
         &mut s,
         "auth-service",
         "http",
         ProbeState::Down,
-        t0 + Duration::from_millis(1600)
+        at(t)
+    ));
+    s.mark_drawn(at(t));
+    assert!(!checked(
+        &mut s,
+        "auth-service",
+        "http",
+        ProbeState::Down,
+        at(t + 100)
     ));
     assert!(
-        tick(&mut s, 1700),
-        "the new latency is drawn at the next tick"
+        !tick(&mut s, t + 500),
+        "ages are in minutes now, the latency can wait"
     );
+    assert!(
+        tick(&mut s, t + 1100),
+        "stale after a second without a frame"
+    );
+    s.mark_drawn(at(t + 1100));
+    assert!(!tick(&mut s, t + 2100), "nothing new since the last frame");
+    // Figures too; a change too small to show is no change.
+    assert!(!s.apply(Update::SelfUsageMeasured {
+        cpu_percent: 0.3,
+        rss_bytes: 10 << 20
+    }));
+    assert!(tick(&mut s, t + 3200));
+    s.mark_drawn(at(t + 3200));
+    assert!(!s.apply(Update::SelfUsageMeasured {
+        cpu_percent: 0.31,
+        rss_bytes: (10 << 20) + 5
+    }));
+    assert!(!tick(&mut s, t + 4300));
     // Log lines: a frame only when the logs panel shows them.
     let line = |text: &str| crate::message::LogLine {
         stream: crate::message::Stream::Stdout,
