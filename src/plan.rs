@@ -152,11 +152,6 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The entry a target belongs to.
-    pub fn entry_of(&self, target: TargetId) -> &Entry {
-        &self.entries[self.targets[target.0].entry.0]
-    }
-
     /// Look an entry up by name.
     pub fn entry_named(&self, name: &str) -> Option<EntryId> {
         self.entries

@@ -31,8 +31,6 @@ pub struct TargetStatus {
     /// Newest last.
     pub changes: VecDeque<StateChange>,
     pub checks: u64,
-    /// The target has been up at least once.
-    pub ever_up: bool,
 }
 
 impl Default for TargetStatus {
@@ -44,7 +42,6 @@ impl Default for TargetStatus {
             latencies_us: VecDeque::with_capacity(LATENCY_HISTORY),
             changes: VecDeque::new(),
             checks: 0,
-            ever_up: false,
         }
     }
 }
@@ -53,17 +50,17 @@ impl TargetStatus {
     /// Whether a change is news: a regression, or a recovery of a target that had been up.
     /// The first result, and a first coming-up (services starting), are shown but not announced.
     pub fn is_news(&self, change: &StateChange) -> bool {
-        change.from != ProbeState::Pending && (change.from.is_up() || self.ever_up_before(change))
+        change.from != ProbeState::Pending
+            && (change.from.is_up() || self.was_up_before_last_change())
     }
 
-    fn ever_up_before(&self, change: &StateChange) -> bool {
-        // `ever_up` already includes this change when it went up.
-        self.changes.iter().rev().skip(1).any(|c| c.to.is_up()) && change.to != change.from
+    /// Whether a change before the newest one (which `record` has already kept) went up.
+    fn was_up_before_last_change(&self) -> bool {
+        self.changes.iter().rev().skip(1).any(|c| c.to.is_up())
     }
 
     /// Record a result; returns the change if the state changed.
     pub fn record(&mut self, result: ProbeResult, at: Instant) -> Option<StateChange> {
-        self.ever_up |= result.state.is_up();
         self.checks += 1;
         if self.latencies_us.len() == LATENCY_HISTORY {
             self.latencies_us.pop_front();

@@ -107,6 +107,46 @@ fn health_updates_drive_entry_state_counts_and_alerts() {
     assert_eq!(status.since, Some(t1));
     assert_eq!(status.changes.len(), 2);
     assert_eq!(status.latencies_us.len(), 2);
+    // Recovering is news too.
+    let alerts = s.alerts.len();
+    checked(
+        &mut s,
+        "auth-service",
+        "grpc",
+        ProbeState::Up,
+        t1 + Duration::from_secs(1),
+    );
+    assert_eq!(s.alerts.len(), alerts + 1);
+    assert!(
+        s.alerts
+            .back()
+            .unwrap()
+            .text
+            .starts_with("auth-service grpc :9001 is up")
+    );
+}
+
+#[test]
+fn coming_up_for_the_first_time_is_not_an_alert() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    checked(&mut s, "auth-service", "http", ProbeState::Down, t0);
+    checked(
+        &mut s,
+        "auth-service",
+        "http",
+        ProbeState::Up,
+        t0 + Duration::from_secs(1),
+    );
+    assert!(s.alerts.is_empty(), "{:?}", s.alerts);
+    checked(
+        &mut s,
+        "auth-service",
+        "http",
+        ProbeState::Down,
+        t0 + Duration::from_secs(2),
+    );
+    assert_eq!(s.alerts.len(), 1);
 }
 
 #[test]
