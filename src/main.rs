@@ -53,39 +53,42 @@ fn main() -> color_eyre::Result<ExitCode> {
             Ok(ExitCode::from(report.exit_code() as u8))
         }
         Some(Command::Demo) => {
-            let plan = match demo_plan(&cli) {
-                Ok(plan) => plan,
+            let (plan, moved) = match demo_plan(&cli) {
+                Ok(found) => found,
                 Err(e) => return bad(e),
             };
-            dashboard(&cli, plan, true)
+            if let Some(text) = &moved {
+                eprintln!("anychat-top: {text}");
+            }
+            dashboard(&cli, plan, true, moved)
         }
         None => {
             let plan = match cli.plan.load(Source::anychat, 0) {
                 Ok(plan) => plan,
                 Err(e) => return bad(e),
             };
-            dashboard(&cli, plan, false)
+            dashboard(&cli, plan, false, None)
         }
     }
 }
 
-/// The demo plan at the first offset whose ports are all free, saying so when it moved.
-fn demo_plan(cli: &Cli) -> Result<Plan, ManifestError> {
+/// The demo plan at the first offset whose ports are all free, and what to say when it moved.
+fn demo_plan(cli: &Cli) -> Result<(Plan, Option<String>), ManifestError> {
     let base = cli.plan.load(Source::demo, 0)?;
     let max_port = base.targets.iter().map(|t| t.port).max().unwrap_or(0);
     let taken = taken_ports(&base);
     if taken.is_empty() {
-        return Ok(base);
+        return Ok((base, None));
     }
     for offset in candidate_offsets(max_port).into_iter().skip(1) {
         let plan = cli.plan.load(Source::demo, offset)?;
         if taken_ports(&plan).is_empty() {
-            eprintln!(
-                "anychat-top: ports {} are taken; the demo runs with --port-offset {}",
+            let text = format!(
+                "ports {} are taken; the demo runs with --port-offset {}",
                 join_ports(&taken),
                 cli.plan.port_offset + offset
             );
-            return Ok(plan);
+            return Ok((plan, Some(text)));
         }
     }
     Err(ManifestError {
@@ -110,7 +113,12 @@ fn join_ports(ports: &[u16]) -> String {
 }
 
 /// Everything validated before the terminal goes full screen; then run the loop and restore.
-fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> {
+fn dashboard(
+    cli: &Cli,
+    plan: Plan,
+    demo: bool,
+    notice: Option<String>,
+) -> color_eyre::Result<ExitCode> {
     let layout = match resolve_layout(&cli.ui.layout) {
         Ok(l) => l,
         Err(e) => {
@@ -134,13 +142,16 @@ fn dashboard(cli: &Cli, plan: Plan, demo: bool) -> color_eyre::Result<ExitCode> 
     let mut layouts = vec![layout];
     layouts.extend(builtin_layouts().into_iter().filter(|l| l.name != chosen));
     let plan = Arc::new(plan);
-    let state = State::with_log_capacity(
+    let mut state = State::with_log_capacity(
         Arc::clone(&plan),
         layouts,
         cli.plan.interval,
         Instant::now(),
         cli.ui.log_lines,
     );
+    if let Some(text) = notice {
+        state.notice(text);
+    }
     let view = ViewContext {
         theme: Theme::from_env(),
         help: keymap.help(),

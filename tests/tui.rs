@@ -111,10 +111,19 @@ impl Drop for Tmux {
     }
 }
 
-/// An offset that puts every port of the demo plan on free ports (never the plan's own).
-/// The 16 candidate offsets 1000..16000 are split into four slots of four, one slot per
-/// test (`slot` 0..4), so that tests running at the same time never pick the same one.
-fn free_offset(slot: u32) -> i32 {
+/// Held by every test that runs stubs on demo-plan ports: the plan's ports are spread out
+/// (4222 and 8222, 9000 and 9001...), so two shifted copies can overlap; these tests take turns.
+static DEMO_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn demo_ports() -> std::sync::MutexGuard<'static, ()> {
+    DEMO_PORTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// An offset (1000..16000, below the ephemeral range) that puts every port of the demo plan
+/// on a free port (never the plan's own). Call with [`demo_ports`] held.
+fn free_offset() -> i32 {
     let plan = anychat_top::manifest::build_plan(
         &[anychat_top::manifest::Source::demo()],
         &Default::default(),
@@ -122,8 +131,8 @@ fn free_offset(slot: u32) -> i32 {
     .unwrap();
     // Below the ephemeral range (32768-), where no outgoing connection holds a port.
     let start = std::process::id() as i32;
-    for k in 0..4 {
-        let offset = 1000 + (slot as i32 * 4 + (start + k) % 4) * 1000;
+    for k in 0..16 {
+        let offset = 1000 + ((start + k) % 16) * 1000;
         let all_free = plan
             .targets
             .iter()
@@ -192,10 +201,11 @@ fn demo_stubs(offset: i32) -> Vec<u32> {
 
 #[test]
 fn demo_goes_green_filters_shows_help_sees_a_kill_and_quits_cleanly() {
+    let _turn = demo_ports();
     let Some(tmux) = Tmux::start(120, 40) else {
         return;
     };
-    let offset = free_offset(0);
+    let offset = free_offset();
     let http_gateway = 8080 + offset;
     let marker = format!("--http-port {}", 8003 + offset);
     tmux.type_line(&format!(
@@ -295,10 +305,11 @@ fn open_demo_plan(tmux: &Tmux, offset: i32) {
 
 #[test]
 fn keys_start_stop_restart_start_all_and_stop_all_on_the_demo_plan() {
+    let _turn = demo_ports();
     let Some(tmux) = Tmux::start(160, 48) else {
         return;
     };
-    let offset = free_offset(1);
+    let offset = free_offset();
     open_demo_plan(&tmux, offset);
     let (screen, _) = tmux.wait_for("stopped rows", Duration::from_secs(3), |s| {
         s.contains("stopped")
@@ -486,11 +497,12 @@ fn pids_with(words: &[&str]) -> Vec<u32> {
 
 #[test]
 fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
+    let _turn = demo_ports();
     for signal in [libc::SIGTERM, libc::SIGHUP] {
         let Some(tmux) = Tmux::start(120, 40) else {
             return;
         };
-        let offset = free_offset(if signal == libc::SIGTERM { 2 } else { 3 });
+        let offset = free_offset();
         tmux.type_line(&format!(
             "{TOP} demo --port-offset {offset}; echo \"exit=$?\""
         ));
@@ -514,4 +526,38 @@ fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
             s.contains("sum=42")
         });
     }
+
+    // A demo port already taken: the demo moves the whole plan and says so on screen.
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let offset = free_offset();
+    let holder = TcpListener::bind(("127.0.0.1", (8005 + offset) as u16)).unwrap();
+    tmux.type_line(&format!(
+        "{TOP} demo --port-offset {offset}; echo \"exit=$?\""
+    ));
+    let (screen, _) = tmux.wait_for("the move", Duration::from_secs(10), |s| {
+        s.contains("the demo runs with --port-offset") && s.contains("✓ 20 up")
+    });
+    let line = screen
+        .lines()
+        .find(|l| l.contains("the demo runs with --port-offset"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("ports {} are taken", 8005 + offset)),
+        "{line}"
+    );
+    let moved: i32 = line
+        .split("--port-offset ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no offset in {line:?}"));
+    assert_ne!(moved, offset);
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
+        s.contains("exit=0")
+    });
+    assert_no_stubs_within(moved, Duration::from_secs(3));
+    drop(holder);
 }

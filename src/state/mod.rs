@@ -246,6 +246,12 @@ impl State {
         self.alerts.push_back(Alert { at, severity, text });
     }
 
+    /// Something the user should know from the start (an alert at `Info`).
+    pub fn notice(&mut self, text: String) {
+        let now = self.now;
+        self.alert(now, Severity::Info, text);
+    }
+
     /// A command could not be queued because the worker is behind.
     pub fn note_dropped_command(&mut self) {
         let now = self.now;
