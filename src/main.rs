@@ -12,7 +12,7 @@ use anychat_top::app::App;
 use anychat_top::check::Report;
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::{ProbeConfig, probers, sweep};
-use anychat_top::control::SupervisorOptions;
+use anychat_top::control::{STUB_NAME, SupervisorOptions, resolve_program};
 use anychat_top::keymap::Keymap;
 use anychat_top::layout::{builtin_layouts, resolve_layout};
 use anychat_top::manifest::{ManifestError, Source};
@@ -53,6 +53,13 @@ fn main() -> color_eyre::Result<ExitCode> {
             Ok(ExitCode::from(report.exit_code() as u8))
         }
         Some(Command::Demo) => {
+            if !stub_available() {
+                eprintln!(
+                    "anychat-top: the demo needs `{STUB_NAME}` beside anychat-top or on PATH; \
+                     build both with `cargo build --release` (or install them with `cargo install --path .`)"
+                );
+                return Ok(ExitCode::from(2));
+            }
             let (plan, moved) = match demo_plan(&cli) {
                 Ok(found) => found,
                 Err(e) => return bad(e),
@@ -70,6 +77,17 @@ fn main() -> color_eyre::Result<ExitCode> {
             dashboard(&cli, plan, false, None)
         }
     }
+}
+
+/// Whether the bundled stub can be found the way the supervisor will look for it.
+fn stub_available() -> bool {
+    let exe = std::env::current_exe().ok();
+    let path = std::env::var_os("PATH");
+    let program = resolve_program(STUB_NAME, exe.as_deref(), path.as_deref());
+    if program.components().count() > 1 {
+        return program.is_file();
+    }
+    path.is_some_and(|p| std::env::split_paths(&p).any(|dir| dir.join(STUB_NAME).is_file()))
 }
 
 /// The demo plan at the first offset whose ports are all free, and what to say when it moved.

@@ -244,3 +244,23 @@ fn the_builtin_plan_is_checked_by_default() {
     assert_eq!(report["targets"].as_array().unwrap().len(), 46);
     assert!(matches!(out.status.code(), Some(0 | 1)));
 }
+
+#[test]
+fn demo_without_the_stub_says_how_to_build_it_and_starts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let alone = dir.path().join("anychat-top");
+    std::fs::copy(TOP, &alone).unwrap();
+    let out = Command::new(&alone)
+        .arg("demo")
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the demo needs `anychat-stub`") && err.contains("cargo build --release"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "the terminal was not touched");
+}
