@@ -260,6 +260,27 @@ fn demo_goes_green_filters_shows_help_sees_a_kill_and_quits_cleanly() {
     );
     tmux.send(&["Enter"]);
 
+    // Resize to 80x24 and switch to the compact layout: everything still fits.
+    let status = tmux
+        .cmd()
+        .args(["resize-window", "-t", "main", "-x", "80", "-y", "24"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    tmux.send(&["L"]);
+    let (screen, _) = tmux.wait_for("compact at 80x24", Duration::from_secs(3), |s| {
+        s.contains("compact · ? help") && s.lines().count() <= 24
+    });
+    assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
+    assert!(
+        screen.contains("Services (1) /frie"),
+        "the filter is kept:\n{screen}"
+    );
+    tmux.send(&["Escape"]);
+    tmux.wait_for("filter cleared", Duration::from_secs(3), |s| {
+        s.contains("Services (12)")
+    });
+
     // Kill friend-service's stub from outside: its row turns red within two probe intervals.
     let pids = stub_pids(&marker);
     assert_eq!(pids.len(), 1, "one friend-service stub: {pids:?}");
