@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use color_eyre::Result;
-use crossterm::event::EventStream;
+use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use ratatui::DefaultTerminal;
 use tokio::signal::unix::{SignalKind, signal};
@@ -106,7 +106,17 @@ impl App {
             self.send(commands);
         }
 
-        let mut events = EventStream::new();
+        // Terminal input in a task of its own, so that the loop polls a cheap channel: polling
+        // crossterm's EventStream on every wake-up spins on its reader lock (sched_yield).
+        let (event_tx, mut events) = mpsc::channel::<std::io::Result<Event>>(64);
+        let input = tokio::spawn(async move {
+            let mut stream = EventStream::new();
+            while let Some(event) = stream.next().await {
+                if event_tx.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
         let mut sigterm = signal(SignalKind::terminate())?;
         let mut sighup = signal(SignalKind::hangup())?;
         let mut sigint = signal(SignalKind::interrupt())?;
@@ -134,7 +144,7 @@ impl App {
                 _ = sigterm.recv() => break,
                 _ = sighup.recv() => break,
                 _ = sigint.recv() => break,
-                event = events.next() => match event {
+                event = events.recv() => match event {
                     Some(Ok(event)) => {
                         if let Some(action) = self.keymap.translate(&event, self.state.ui.mode) {
                             let commands = self.state.handle(action);
@@ -186,6 +196,7 @@ impl App {
             }
         }
         tasks.abort_all();
+        input.abort();
         // Closing the command channel makes the supervisor stop every child it started; keep
         // draining its updates meanwhile so that it never waits on a full channel.
         self.commands = None;
