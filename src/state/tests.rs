@@ -413,3 +413,87 @@ fn redraw_only_when_something_visible_changed() {
         dropped: 0
     }));
 }
+
+#[test]
+fn the_logs_panel_scrolls_searches_and_merges() {
+    use crate::logs::{LogScroll, LogView};
+    use crate::message::{LogLine, Stream};
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    let gateway = s.plan.entry_named("gateway-service").unwrap();
+    let auth = s.plan.entry_named("auth-service").unwrap();
+    let lines = |prefix: &str, n: usize| -> Vec<LogLine> {
+        (0..n)
+            .map(|i| LogLine {
+                stream: Stream::Stdout,
+                text: format!("{prefix} line {i}"),
+                truncated: false,
+            })
+            .collect()
+    };
+    s.apply(Update::LogLines {
+        entry: gateway,
+        lines: lines("gateway", 100),
+        dropped: 0,
+    });
+    s.apply(Update::LogLines {
+        entry: auth,
+        lines: lines("auth", 10),
+        dropped: 0,
+    });
+    // Shift-Tab from the services goes to the logs panel: arrows scroll the logs, not the table.
+    s.handle(Action::PrevPanel);
+    assert_eq!(s.ui.focus, PanelKind::Logs);
+    assert_eq!(s.log_view(), LogView::Entry(gateway));
+    assert_eq!(s.ui.log_scroll, LogScroll::Follow);
+    s.handle(Action::Up);
+    assert!(
+        matches!(s.ui.log_scroll, LogScroll::At { .. }),
+        "{:?}",
+        s.ui.log_scroll
+    );
+    assert_eq!(s.ui.selected, Some(gateway), "the selection did not move");
+    s.handle(Action::Bottom);
+    assert_eq!(s.ui.log_scroll, LogScroll::Follow);
+    s.handle(Action::Top);
+    assert_eq!(
+        s.ui.log_scroll,
+        LogScroll::At {
+            top: s.logs.first_number(LogView::Entry(gateway))
+        }
+    );
+    // `/` searches the logs while they have the focus.
+    s.handle(Action::Filter);
+    for c in "line 9".chars() {
+        s.handle(Action::FilterChar(c));
+    }
+    assert_eq!(s.ui.filter, "", "the table filter is untouched");
+    assert_eq!(
+        s.ui.log_search.as_ref().map(|x| x.count()),
+        Some(11),
+        "line 9 and 90-99"
+    );
+    s.handle(Action::FilterDone);
+    // New lines are searched before the next frame.
+    s.apply(Update::LogLines {
+        entry: gateway,
+        lines: vec![LogLine {
+            stream: Stream::Stderr,
+            text: "late line 9".into(),
+            truncated: false,
+        }],
+        dropped: 0,
+    });
+    s.before_draw();
+    assert_eq!(s.ui.log_search.as_ref().map(|x| x.count()), Some(12));
+    // Merged: every service's lines, searched again.
+    s.handle(Action::MergedLogs);
+    assert_eq!(s.log_view(), LogView::Merged);
+    assert_eq!(
+        s.ui.log_search.as_ref().map(|x| x.count()),
+        Some(13),
+        "auth line 9 too"
+    );
+    s.handle(Action::Back);
+    assert!(s.ui.log_search.is_none());
+}
