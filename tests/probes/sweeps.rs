@@ -102,3 +102,38 @@ async fn watchers_report_every_target_and_stop_with_the_receiver() {
         "watch tasks did not stop after the receiver was dropped"
     );
 }
+
+#[tokio::test]
+async fn in_the_collector_hung_targets_hold_the_others_back_by_a_spacing_not_a_timeout() {
+    let servers = ServerRuntime::new(1);
+    let mut plan = Plan::default();
+    // Five hung targets first in the round, then a healthy one.
+    for _ in 0..5 {
+        plan.targets
+            .push(target(ProbeKind::Health, servers.hang(listener(0)).port));
+    }
+    let http = servers.http(listener(0), 200, r#"{"status":"ok"}"#);
+    plan.targets.push(target(ProbeKind::Health, http.port));
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let cfg = ProbeConfig {
+        timeout: Duration::from_secs(2),
+    };
+    let started = Instant::now();
+    let _tasks = spawn_watchers(&plan, &cfg, Duration::from_secs(1), tx);
+    let first = loop {
+        let Some(Update::HealthChecked { target, result, .. }) = rx.recv().await else {
+            panic!("collector stopped");
+        };
+        if target == TargetId(5) {
+            break result;
+        }
+        panic!("a hung target answered first: {target:?} {result:?}");
+    };
+    let waited = started.elapsed();
+    assert_eq!(first.state, ProbeState::Up, "{first:?}");
+    // 5 hung targets ahead of it cost 5 spacings (2 ms each), far from the 2 s timeout.
+    assert!(
+        waited < Duration::from_millis(500),
+        "the healthy target waited {waited:?}"
+    );
+}
