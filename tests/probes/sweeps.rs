@@ -120,10 +120,10 @@ async fn in_the_collector_hung_targets_hold_the_others_back_by_a_spacing_not_a_t
     };
     let started = Instant::now();
     let _tasks = spawn_watchers(&plan, &cfg, Duration::from_secs(1), tx);
-    let first = loop {
-        let Some(Update::HealthChecked { target, result, .. }) = rx.recv().await else {
-            panic!("collector stopped");
-        };
+    let Some(Update::HealthChecked { target, result: first, .. }) = rx.recv().await else {
+        panic!("collector stopped");
+    };
+    assert_eq!(target, TargetId(5), "a hung target answered first: {first:?}");
         if target == TargetId(5) {
             break result;
         }
