@@ -124,6 +124,11 @@ fn demo_ports() -> std::sync::MutexGuard<'static, ()> {
 /// An offset (1000..16000, below the ephemeral range) that puts every port of the demo plan
 /// on a free port (never the plan's own). Call with [`demo_ports`] held.
 fn free_offset() -> i32 {
+    free_offset_among(16)
+}
+
+/// Like [`free_offset`], among the first `count` offsets (1000, 2000, ...).
+fn free_offset_among(count: i32) -> i32 {
     let plan = anychat_top::manifest::build_plan(
         &[anychat_top::manifest::Source::demo()],
         &Default::default(),
@@ -131,8 +136,8 @@ fn free_offset() -> i32 {
     .unwrap();
     // Below the ephemeral range (32768-), where no outgoing connection holds a port.
     let start = std::process::id() as i32;
-    for k in 0..16 {
-        let offset = 1000 + ((start + k) % 16) * 1000;
+    for k in 0..count {
+        let offset = 1000 + ((start + k) % count) * 1000;
         let all_free = plan
             .targets
             .iter()
@@ -177,6 +182,23 @@ fn assert_no_stubs_within(offset: i32, within: Duration) {
     }
     let left = demo_stubs(offset);
     assert!(left.is_empty(), "stubs left running: {left:?}");
+}
+
+/// After the dashboard ended: the shell printed `marker`, the dashboard is off the screen,
+/// every stub at `offset` is gone, and what we type is echoed and runs.
+fn assert_back_at_the_shell(tmux: &Tmux, offset: i32, marker: &str) {
+    let (screen, _) = tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
+        s.contains(marker)
+    });
+    assert!(
+        !screen.contains("Services ("),
+        "the dashboard is gone:\n{screen}"
+    );
+    assert_no_stubs_within(offset, Duration::from_secs(3));
+    tmux.type_line("echo sum=$((40+2))");
+    tmux.wait_for("echo works", Duration::from_secs(3), |s| {
+        s.contains("sum=42") && s.contains("echo sum=$((40+2))")
+    });
 }
 
 /// Stubs still running on any port of the demo plan shifted by `offset`.
@@ -297,20 +319,7 @@ fn demo_goes_green_filters_shows_help_sees_a_kill_and_quits_cleanly() {
 
     tmux.send(&["Escape"]);
     tmux.send(&["q"]);
-    let (screen, _) = tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
-        s.contains("exit=0")
-    });
-    assert!(
-        !screen.contains("Services ("),
-        "the dashboard is gone:\n{screen}"
-    );
-    // Every stub is gone.
-    assert_no_stubs_within(offset, Duration::from_secs(3));
-    // The terminal is usable again: what we type is echoed and runs.
-    tmux.type_line("echo sum=$((40+2))");
-    tmux.wait_for("echo works", Duration::from_secs(3), |s| {
-        s.contains("sum=42") && s.contains("echo sum=$((40+2))")
-    });
+    assert_back_at_the_shell(&tmux, offset, "exit=0");
 }
 
 /// Start the dashboard on the demo plan shifted by `offset`, without starting anything.
@@ -534,25 +543,14 @@ fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
         let top = pids_with(&["anychat-top", "demo", "--port-offset", &offset_arg]);
         assert_eq!(top.len(), 1, "one dashboard: {top:?}");
         unsafe { libc::kill(top[0] as i32, signal) };
-        let (screen, _) = tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
-            s.contains("exit=")
-        });
-        assert!(
-            !screen.contains("Services ("),
-            "screen restored after signal {signal}:\n{screen}"
-        );
-        assert_no_stubs_within(offset, Duration::from_secs(3));
-        tmux.type_line("echo sum=$((40+2))");
-        tmux.wait_for("echo works", Duration::from_secs(3), |s| {
-            s.contains("sum=42")
-        });
+        assert_back_at_the_shell(&tmux, offset, "exit=");
     }
 
     // A demo port already taken: the demo moves the whole plan and says so on screen.
     let Some(tmux) = Tmux::start(160, 48) else {
         return;
     };
-    let offset = free_offset();
+    let offset = free_offset_among(8); // leaves the demo room to move up
     let holder = TcpListener::bind(("127.0.0.1", (8005 + offset) as u16)).unwrap();
     tmux.type_line(&format!(
         "{TOP} demo --port-offset {offset}; echo \"exit=$?\""
