@@ -107,7 +107,18 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // The server's socket file outlives the server: remove it too.
+        let path = self
+            .cmd()
+            .args(["display-message", "-p", "#{socket_path}"])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
         let _ = self.cmd().arg("kill-server").status();
+        if let Ok(path) = path
+            && !path.is_empty()
+        {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 
