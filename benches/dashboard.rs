@@ -3,12 +3,12 @@
 //! Prints figures; asserts nothing about time. Run with `cargo bench --bench dashboard`
 //! (`-- --quick`, or `BENCH_SECONDS=10`, shortens the idle window from 60 s).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anychat_top::manifest::{PlanOptions, Source, build_plan};
+use anychat_top::ports::first_free_offset;
 
 /// Runs of `--exit-after-first-frame` (after one unmeasured run that warms the page cache).
 const LAUNCH_RUNS: usize = 30;
@@ -192,19 +192,12 @@ fn demo_plan(offset: i32) -> anychat_top::plan::Plan {
 
 /// An offset in 1000..16000 (below the ephemeral range) with every demo port free on 127.0.0.1.
 fn free_offset() -> i32 {
-    let plan = demo_plan(0);
     let seed = (std::process::id() as i32 + 8) % 16;
-    for k in 0..16 {
-        let offset = 1000 + ((seed + k) % 16) * 1000;
-        let all_free = plan
-            .targets
-            .iter()
-            .all(|t| TcpListener::bind(("127.0.0.1", (i32::from(t.port) + offset) as u16)).is_ok());
-        if all_free {
-            return offset;
-        }
+    let offsets = (0..16).map(|k| 1000 + ((seed + k) % 16) * 1000);
+    match first_free_offset(offsets, |o| Ok::<_, ()>(demo_plan(o))) {
+        Ok(Some((offset, _))) => offset,
+        _ => panic!("no offset in 1000..16000 leaves every demo port free"),
     }
-    panic!("no offset in 1000..16000 leaves every demo port free");
 }
 
 /// Fields of /proc/PID/stat after the command name (field 3, the state, is index 0).

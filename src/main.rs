@@ -18,7 +18,7 @@ use anychat_top::layout::{builtin_layouts, resolve_layout};
 use anychat_top::manifest::{ManifestError, Source};
 use anychat_top::message;
 use anychat_top::plan::Plan;
-use anychat_top::ports::{candidate_offsets, taken_ports};
+use anychat_top::ports::{candidate_offsets, first_free_offset, taken_ports};
 use anychat_top::state::State;
 use anychat_top::view::ViewContext;
 use anychat_top::view::theme::Theme;
@@ -98,16 +98,14 @@ fn demo_plan(cli: &Cli) -> Result<(Plan, Option<String>), ManifestError> {
     if taken.is_empty() {
         return Ok((base, None));
     }
-    for offset in candidate_offsets(max_port).into_iter().skip(1) {
-        let plan = cli.plan.load(Source::demo, offset)?;
-        if taken_ports(&plan).is_empty() {
-            let text = format!(
-                "ports {} are taken; the demo runs with --port-offset {}",
-                join_ports(&taken),
-                cli.plan.port_offset + offset
-            );
-            return Ok((plan, Some(text)));
-        }
+    let offsets = candidate_offsets(max_port).into_iter().skip(1);
+    if let Some((offset, plan)) = first_free_offset(offsets, |o| cli.plan.load(Source::demo, o))? {
+        let text = format!(
+            "ports {} are taken; the demo runs with --port-offset {}",
+            join_ports(&taken),
+            cli.plan.port_offset + offset
+        );
+        return Ok((plan, Some(text)));
     }
     Err(ManifestError {
         path: "services/demo.toml".into(),

@@ -17,6 +17,20 @@ pub fn taken_ports(plan: &Plan) -> Vec<u16> {
     taken
 }
 
+/// The first of `offsets` at which every port of the plan is free, with the plan loaded there.
+pub fn first_free_offset<E>(
+    offsets: impl IntoIterator<Item = i32>,
+    plan_at: impl Fn(i32) -> Result<Plan, E>,
+) -> Result<Option<(i32, Plan)>, E> {
+    for offset in offsets {
+        let plan = plan_at(offset)?;
+        if taken_ports(&plan).is_empty() {
+            return Ok(Some((offset, plan)));
+        }
+    }
+    Ok(None)
+}
+
 /// Lowest port of Linux's default ephemeral range: shifted ports stay below it, where no
 /// outgoing connection (or its TIME_WAIT) can hold them.
 pub const EPHEMERAL_START: i32 = 32768;
@@ -44,16 +58,29 @@ mod tests {
         assert_eq!(offsets.len(), 17);
         let taken = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = taken.local_addr().unwrap().port();
-        let plan = crate::manifest::build_plan(
-            &[crate::manifest::Source {
-                path: "t.toml".into(),
-                text: format!("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = {port}\n"),
-            }],
-            &Default::default(),
-        )
-        .unwrap();
+        let plan_at = |port_offset| {
+            crate::manifest::build_plan(
+                &[crate::manifest::Source {
+                    path: "t.toml".into(),
+                    text: format!("[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = {port}\n"),
+                }],
+                &crate::manifest::PlanOptions {
+                    port_offset,
+                    root: None,
+                },
+            )
+        };
+        let plan = plan_at(0).unwrap();
         assert_eq!(taken_ports(&plan), [port]);
+        // The taken offset is skipped; the next one with every port free is chosen.
+        let (offset, moved) = first_free_offset([0, -1], plan_at).unwrap().unwrap();
+        assert_eq!(offset, -1);
+        assert_eq!(moved.targets[0].port, port - 1);
         drop(taken);
         assert!(taken_ports(&plan).is_empty());
+        assert_eq!(
+            first_free_offset([0], plan_at).unwrap().map(|(o, _)| o),
+            Some(0)
+        );
     }
 }

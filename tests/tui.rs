@@ -1,6 +1,8 @@
 //! The real binary in a real terminal: tmux runs `anychat-top demo`, keys are sent, the screen is read.
 
 use std::net::TcpListener;
+
+use anychat_top::ports::first_free_offset;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -140,49 +142,31 @@ fn free_offset() -> i32 {
 
 /// Like [`free_offset`], among the first `count` offsets (1000, 2000, ...).
 fn free_offset_among(count: i32) -> i32 {
-    let plan = anychat_top::manifest::build_plan(
-        &[anychat_top::manifest::Source::demo()],
-        &Default::default(),
-    )
-    .unwrap();
     // Below the ephemeral range (32768-), where no outgoing connection holds a port.
     let start = std::process::id() as i32;
-    for k in 0..count {
-        let offset = 1000 + ((start + k) % count) * 1000;
-        let all_free = plan
-            .targets
-            .iter()
-            .all(|t| TcpListener::bind(("127.0.0.1", (i32::from(t.port) + offset) as u16)).is_ok());
-        if all_free {
-            return offset;
-        }
+    let offsets = (0..count).map(|k| 1000 + ((start + k) % count) * 1000);
+    match first_free_offset(offsets, demo_plan_at) {
+        Ok(Some((offset, _))) => offset,
+        _ => panic!("no free offset for the demo plan"),
     }
-    panic!("no free offset for the demo plan");
 }
 
-/// PIDs of stubs whose command line mentions `marker`.
+/// The demo plan shifted by `offset`.
+fn demo_plan_at(
+    offset: i32,
+) -> Result<anychat_top::plan::Plan, anychat_top::manifest::ManifestError> {
+    anychat_top::manifest::build_plan(
+        &[anychat_top::manifest::Source::demo()],
+        &anychat_top::manifest::PlanOptions {
+            port_offset: offset,
+            root: None,
+        },
+    )
+}
+
+/// PIDs of live stubs whose command line mentions `marker`.
 fn stub_pids(marker: &str) -> Vec<u32> {
-    let mut pids = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
-            continue;
-        };
-        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        let is_zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .map(|s| {
-                s.rsplit(')')
-                    .next()
-                    .is_some_and(|r| r.trim_start().starts_with('Z'))
-            })
-            .unwrap_or(true);
-        if cmdline.contains("anychat-stub") && cmdline.contains(marker) && !is_zombie {
-            pids.push(pid);
-        }
-    }
-    pids
+    pids_with(&["anychat-stub", marker])
 }
 
 /// Wait up to `within` for every stub of the demo plan at `offset` to be gone; panic if some remain.
@@ -214,14 +198,7 @@ fn assert_back_at_the_shell(tmux: &Tmux, offset: i32, marker: &str) {
 
 /// Stubs still running on any port of the demo plan shifted by `offset`.
 fn demo_stubs(offset: i32) -> Vec<u32> {
-    let plan = anychat_top::manifest::build_plan(
-        &[anychat_top::manifest::Source::demo()],
-        &anychat_top::manifest::PlanOptions {
-            port_offset: offset,
-            root: None,
-        },
-    )
-    .unwrap();
+    let plan = demo_plan_at(offset).unwrap();
     let mut pids: Vec<u32> = plan
         .targets
         .iter()
@@ -518,7 +495,7 @@ fn tmux_title(tmux: &Tmux) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// PIDs of processes whose command line contains every one of `words`.
+/// PIDs of live (not zombie) processes whose command line contains every one of `words`.
 fn pids_with(words: &[&str]) -> Vec<u32> {
     let mut pids = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -529,7 +506,14 @@ fn pids_with(words: &[&str]) -> Vec<u32> {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-        if words.iter().all(|w| cmdline.contains(w)) {
+        let is_zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('Z'))
+            })
+            .unwrap_or(true);
+        if !is_zombie && words.iter().all(|w| cmdline.contains(w)) {
             pids.push(pid);
         }
     }

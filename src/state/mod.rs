@@ -376,7 +376,7 @@ impl State {
                     crate::logs::LogView::Merged => true,
                     crate::logs::LogView::Entry(e) => e == entry,
                 };
-                shown && self.areas().iter().any(|(k, _)| *k == PanelKind::Logs)
+                shown && self.layout().panels().contains(&PanelKind::Logs)
             }
             Update::PortOwnerFound { entry, port, owner } => {
                 let now = self.now;

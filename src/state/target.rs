@@ -30,7 +30,6 @@ pub struct TargetStatus {
     pub latencies_us: VecDeque<u64>,
     /// Newest last.
     pub changes: VecDeque<StateChange>,
-    pub checks: u64,
 }
 
 impl Default for TargetStatus {
@@ -41,7 +40,6 @@ impl Default for TargetStatus {
             since: None,
             latencies_us: VecDeque::with_capacity(LATENCY_HISTORY),
             changes: VecDeque::new(),
-            checks: 0,
         }
     }
 }
@@ -61,7 +59,6 @@ impl TargetStatus {
 
     /// Record a result; returns the change if the state changed.
     pub fn record(&mut self, result: ProbeResult, at: Instant) -> Option<StateChange> {
-        self.checks += 1;
         if self.latencies_us.len() == LATENCY_HISTORY {
             self.latencies_us.pop_front();
         }
