@@ -6,6 +6,7 @@ pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod control;
+pub mod deps;
 pub mod health;
 pub mod keymap;
 pub mod layout;

@@ -242,7 +242,7 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
         }
         deps.push(d);
     }
-    if let Some(cycle) = find_cycle(&deps) {
+    if let Err(cycle) = crate::deps::dependency_order(&deps) {
         let first = &raw[cycle[0]];
         let closing = cycle[1 % cycle.len()];
         let dep = first
@@ -340,51 +340,6 @@ fn resolve_program(mut command: Vec<String>, root: Option<&Path>) -> Vec<String>
         }
     }
     command
-}
-
-/// The first dependency cycle found, as a list of entry indices (each depends on the next).
-fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        Open,
-        Done,
-    }
-    fn visit(
-        n: usize,
-        deps: &[Vec<usize>],
-        mark: &mut [Mark],
-        stack: &mut Vec<usize>,
-    ) -> Option<Vec<usize>> {
-        mark[n] = Mark::Open;
-        stack.push(n);
-        for &d in &deps[n] {
-            match mark[d] {
-                Mark::Open => {
-                    let start = stack.iter().position(|&s| s == d).unwrap_or(0);
-                    return Some(stack[start..].to_vec());
-                }
-                Mark::New => {
-                    if let Some(c) = visit(d, deps, mark, stack) {
-                        return Some(c);
-                    }
-                }
-                Mark::Done => {}
-            }
-        }
-        stack.pop();
-        mark[n] = Mark::Done;
-        None
-    }
-    let mut mark = vec![Mark::New; deps.len()];
-    for n in 0..deps.len() {
-        if mark[n] == Mark::New
-            && let Some(c) = visit(n, deps, &mut mark, &mut Vec::new())
-        {
-            return Some(c);
-        }
-    }
-    None
 }
 
 /// Placeholder values for one entry's command and env.

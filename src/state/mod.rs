@@ -4,6 +4,7 @@ pub mod logs_ui;
 pub mod procs;
 pub mod rows;
 pub mod target;
+pub mod ui;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -14,12 +15,14 @@ use ratatui::layout::Rect;
 use crate::action::Action;
 use crate::health::ProbeState;
 use crate::layout::{Layout, PanelKind, panel_areas};
-use crate::logs::{LogScroll, LogSearch, LogStore};
+use crate::logs::LogStore;
 use crate::message::{Command, Update};
-use crate::plan::{EntryId, EntryKind, Plan};
+use crate::plan::{EntryId, Plan};
 use procs::{Bulk, Proc};
-use rows::{Row, scroll_offset, visible_rows};
+use rows::{Row, visible_rows};
 use target::TargetStatus;
+use ui::table_kind;
+pub use ui::{Mode, PanelView, Ui};
 
 /// How long a changed latency or figure may wait for a frame.
 pub const COSMETIC_DELAY: Duration = Duration::from_millis(900);
@@ -29,17 +32,6 @@ pub const DEFAULT_LOG_LINES: usize = 10_000;
 
 /// Alerts kept for the alerts strip.
 pub const ALERT_HISTORY: usize = 50;
-
-/// What keys currently mean.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Normal,
-    /// Typing a filter after `/`.
-    Filter,
-    Help,
-    /// Waiting for y/n before stopping everything.
-    ConfirmStopAll,
-}
 
 /// How bad an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -55,27 +47,6 @@ pub struct Alert {
     pub at: Instant,
     pub severity: Severity,
     pub text: String,
-}
-
-/// UI state: focus, selection, filter, grouping, layout, scroll.
-#[derive(Debug, Clone)]
-pub struct Ui {
-    pub mode: Mode,
-    pub focus: PanelKind,
-    pub filter: String,
-    pub grouped: bool,
-    pub selected: Option<EntryId>,
-    pub layout: usize,
-    pub size: Rect,
-    /// First visible row of the services and infra tables.
-    pub offsets: [usize; 2],
-    pub quit: bool,
-    /// The logs panel shows every service merged instead of the selected one.
-    pub logs_merged: bool,
-    pub log_scroll: LogScroll,
-    /// What `/` typed in the logs panel searches for.
-    pub log_needle: String,
-    pub log_search: Option<LogSearch>,
 }
 
 /// Everything the dashboard knows.
@@ -105,22 +76,6 @@ pub struct State {
     last_drawn: Instant,
 }
 
-fn table_index(kind: PanelKind) -> Option<usize> {
-    match kind {
-        PanelKind::Services => Some(0),
-        PanelKind::Infra => Some(1),
-        _ => None,
-    }
-}
-
-fn table_kind(kind: PanelKind) -> Option<EntryKind> {
-    match kind {
-        PanelKind::Services => Some(EntryKind::Service),
-        PanelKind::Infra => Some(EntryKind::Infra),
-        _ => None,
-    }
-}
-
 impl State {
     /// A state for `plan` with `layouts` (the first is shown), at time `now`.
     pub fn new(
@@ -146,21 +101,7 @@ impl State {
             plan,
             targets,
             layouts,
-            ui: Ui {
-                mode: Mode::Normal,
-                focus: PanelKind::Services,
-                filter: String::new(),
-                grouped: false,
-                selected: None,
-                layout: 0,
-                size: Rect::new(0, 0, 80, 24),
-                offsets: [0, 0],
-                quit: false,
-                logs_merged: false,
-                log_scroll: LogScroll::Follow,
-                log_needle: String::new(),
-                log_search: None,
-            },
+            ui: Ui::default(),
             alerts: VecDeque::new(),
             now,
             started: now,
@@ -189,22 +130,12 @@ impl State {
         &self.layouts[self.ui.layout.min(self.layouts.len().saturating_sub(1))]
     }
 
-    /// Screen area of every panel of the current layout at the current size.
-    pub fn areas(&self) -> Vec<(PanelKind, Rect)> {
-        panel_areas(self.layout(), self.ui.size)
-    }
-
     /// The rows of a table panel (empty for other panels).
     pub fn rows(&self, panel: PanelKind) -> Vec<Row> {
         match table_kind(panel) {
             Some(kind) => visible_rows(&self.plan, kind, &self.ui.filter, self.ui.grouped),
             None => Vec::new(),
         }
-    }
-
-    /// First visible row of a table panel.
-    pub fn offset(&self, panel: PanelKind) -> usize {
-        table_index(panel).map_or(0, |i| self.ui.offsets[i])
     }
 
     /// Worst state among an entry's required targets (all targets when none is required).
@@ -519,152 +450,6 @@ impl State {
             Action::ScrollUp { column, row } => self.scroll_at(column, row, -3),
             Action::ScrollDown { column, row } => self.scroll_at(column, row, 3),
             _ => {}
-        }
-    }
-
-    fn table_panels(&self) -> Vec<(PanelKind, Rect)> {
-        self.areas()
-            .into_iter()
-            .filter(|(k, _)| table_kind(*k).is_some())
-            .collect()
-    }
-
-    /// Rows a table panel can show (inside borders, below the header).
-    fn body_height(area: Rect) -> usize {
-        usize::from(area.height.saturating_sub(3))
-    }
-
-    fn page(&self) -> usize {
-        self.areas()
-            .iter()
-            .find(|(k, _)| *k == self.ui.focus)
-            .map_or(10, |(_, a)| Self::body_height(*a).max(1))
-    }
-
-    /// Panels that take the keyboard: the tables, and the logs.
-    fn focusable_panels(&self) -> Vec<(PanelKind, Rect)> {
-        self.areas()
-            .into_iter()
-            .filter(|(k, _)| table_kind(*k).is_some() || *k == PanelKind::Logs)
-            .collect()
-    }
-
-    fn fix_focus(&mut self) {
-        let panels = self.focusable_panels();
-        if !panels.iter().any(|(k, _)| *k == self.ui.focus)
-            && let Some((k, _)) = panels.first()
-        {
-            self.ui.focus = *k;
-        }
-    }
-
-    fn cycle_focus(&mut self, step: isize) {
-        let panels = self.focusable_panels();
-        if panels.is_empty() {
-            return;
-        }
-        let at = panels
-            .iter()
-            .position(|(k, _)| *k == self.ui.focus)
-            .unwrap_or(0) as isize;
-        let next = (at + step).rem_euclid(panels.len() as isize) as usize;
-        self.ui.focus = panels[next].0;
-        self.reselect();
-    }
-
-    /// Keep the selection on a visible row of the focused table.
-    fn reselect(&mut self) {
-        if table_kind(self.ui.focus).is_none() {
-            return;
-        }
-        let rows = self.rows(self.ui.focus);
-        let visible = |id: EntryId| rows.contains(&Row::Entry(id));
-        if !self.ui.selected.is_some_and(visible) {
-            self.ui.selected = rows.iter().find_map(|r| match r {
-                Row::Entry(id) => Some(*id),
-                Row::Group(_) => None,
-            });
-        }
-    }
-
-    fn move_selection(&mut self, step: isize) {
-        self.reselect();
-        let entries: Vec<EntryId> = self
-            .rows(self.ui.focus)
-            .into_iter()
-            .filter_map(|r| match r {
-                Row::Entry(id) => Some(id),
-                Row::Group(_) => None,
-            })
-            .collect();
-        if entries.is_empty() {
-            return;
-        }
-        let at = self
-            .ui
-            .selected
-            .and_then(|s| entries.iter().position(|e| *e == s))
-            .unwrap_or(0) as isize;
-        let next = (at.saturating_add(step)).clamp(0, entries.len() as isize - 1) as usize;
-        self.ui.selected = Some(entries[next]);
-    }
-
-    fn keep_visible(&mut self) {
-        for (kind, area) in self.table_panels() {
-            let Some(i) = table_index(kind) else { continue };
-            let rows = self.rows(kind);
-            let sel = self
-                .ui
-                .selected
-                .and_then(|s| rows.iter().position(|r| *r == Row::Entry(s)));
-            let height = Self::body_height(area);
-            self.ui.offsets[i] = match sel {
-                Some(sel) => scroll_offset(self.ui.offsets[i], sel, height, rows.len()),
-                None => self.ui.offsets[i].min(rows.len().saturating_sub(height)),
-            };
-        }
-    }
-
-    fn panel_at(&self, column: u16, row: u16) -> Option<(PanelKind, Rect)> {
-        self.areas()
-            .into_iter()
-            .find(|(_, a)| a.contains(ratatui::layout::Position::new(column, row)))
-    }
-
-    fn click(&mut self, column: u16, row: u16) {
-        let Some((kind, area)) = self.panel_at(column, row) else {
-            return;
-        };
-        if kind == PanelKind::Logs {
-            self.ui.focus = kind;
-            return;
-        }
-        if table_kind(kind).is_none() {
-            return;
-        }
-        self.ui.focus = kind;
-        // Border line, then the header line, then rows.
-        let Some(line) = row.checked_sub(area.y + 2) else {
-            return;
-        };
-        let index = self.offset(kind) + usize::from(line);
-        if let Some(Row::Entry(id)) = self.rows(kind).get(index) {
-            self.ui.selected = Some(*id);
-        }
-    }
-
-    fn scroll_at(&mut self, column: u16, row: u16, step: isize) {
-        if let Some((PanelKind::Logs, _)) = self.panel_at(column, row) {
-            return self.scroll_logs(step as i64);
-        }
-        if let Some((kind, _)) = self.panel_at(column, row)
-            && table_kind(kind).is_some()
-        {
-            if self.ui.focus != kind {
-                self.ui.focus = kind;
-                self.reselect();
-            }
-            self.move_selection(step);
         }
     }
 }

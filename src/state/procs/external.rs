@@ -1,0 +1,83 @@
+//! Services that run outside anychat-top: spotted from their ports, never started twice, never
+//! touched; and who holds a port a service needs.
+
+use std::time::Instant;
+
+use super::Lifecycle;
+use crate::health::ProbeState;
+use crate::message::{Command, PortOwner};
+use crate::plan::{EntryId, TargetId};
+use crate::state::{Severity, State};
+
+impl State {
+    /// A probe result for one of the entry's targets: promote starting → running, spot external copies.
+    pub(in crate::state) fn health_seen(
+        &mut self,
+        entry: EntryId,
+        target: TargetId,
+        state: ProbeState,
+        at: Instant,
+    ) {
+        let ready = self.is_ready(entry);
+        let port = self.plan.entries[entry.0]
+            .targets
+            .first()
+            .map(|t| self.plan.targets[t.0].port);
+        let startable = !self.plan.entries[entry.0].command.is_empty();
+        let p = &mut self.procs[entry.0];
+        let mut probe_soon = false;
+        match &p.lifecycle {
+            Lifecycle::Starting { since } => {
+                let timeout = self.plan.entries[entry.0].ready_timeout;
+                if ready || at.saturating_duration_since(*since) >= timeout {
+                    p.lifecycle = Lifecycle::Running {
+                        since: p.started_at.unwrap_or(at),
+                    };
+                } else if !state.is_up() {
+                    probe_soon = true;
+                }
+            }
+            Lifecycle::Stopped
+                if startable && state != ProbeState::Down && state != ProbeState::Pending =>
+            {
+                p.lifecycle = Lifecycle::External { owner: None };
+                if let Some(port) = port {
+                    self.queue(Command::FindPortOwner { entry, port });
+                }
+            }
+            Lifecycle::External { .. } if state == ProbeState::Down && !ready => {
+                p.lifecycle = Lifecycle::Stopped;
+                p.port_owner = None;
+            }
+            _ => {}
+        }
+        if probe_soon {
+            self.queue(Command::ProbeSoon { target });
+        }
+    }
+
+    pub(in crate::state) fn port_owner_found(
+        &mut self,
+        entry: EntryId,
+        port: u16,
+        owner: Option<PortOwner>,
+        at: Instant,
+    ) {
+        let name = self.plan.entries[entry.0].name.clone();
+        let p = &mut self.procs[entry.0];
+        p.port_owner = owner.clone();
+        if let Lifecycle::External { owner: o } = &mut p.lifecycle {
+            *o = owner.clone();
+        }
+        if p.bind_failure == Some(port) {
+            let who = owner.map_or("a process anychat-top cannot see".to_string(), |o| {
+                format!("pid {} ({})", o.pid, o.command)
+            });
+            self.alert(
+                at,
+                Severity::Error,
+                format!("{name} cannot bind port {port}: held by {who}"),
+            );
+        }
+    }
+}
