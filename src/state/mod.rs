@@ -64,6 +64,8 @@ pub struct State {
     pub self_usage: Option<(f64, u64)>,
     /// Supervision of each entry, by entry index.
     pub procs: Vec<Proc>,
+    /// By target: whether its port is shared with another entry (never proof that one runs).
+    shared_targets: Vec<bool>,
     /// A start-all or stop-all in progress.
     pub bulk: Bulk,
     /// Captured output of the supervised entries.
@@ -96,6 +98,7 @@ impl State {
         log_capacity: usize,
     ) -> Self {
         let targets = vec![TargetStatus::default(); plan.targets.len()];
+        let shared_targets = procs::shared_targets(&plan);
         let plan_len = plan.entries.len();
         let mut state = State {
             plan,
@@ -108,6 +111,7 @@ impl State {
             probe_interval,
             self_usage: None,
             procs: vec![Proc::default(); plan_len],
+            shared_targets,
             bulk: Bulk::None,
             logs: LogStore::new(plan_len, log_capacity),
             pending: Vec::new(),

@@ -506,3 +506,98 @@ fn a_starting_service_is_probed_soon_until_it_is_ready() {
     );
     assert!(soon(&s.take_commands()).is_empty());
 }
+
+/// The built-in AnyChat plan, shifted as `anychat-top --port-offset 20000` would.
+pub(crate) fn anychat_state(now: Instant) -> State {
+    let opts = crate::manifest::PlanOptions {
+        port_offset: 20000,
+        ..Default::default()
+    };
+    let plan = crate::manifest::build_plan(&[crate::manifest::Source::anychat()], &opts).unwrap();
+    let mut s = State::new(
+        std::sync::Arc::new(plan),
+        crate::layout::builtin_layouts(),
+        Duration::from_secs(1),
+        now,
+    );
+    s.handle(Action::Resize {
+        width: 160,
+        height: 48,
+    });
+    s
+}
+
+#[test]
+fn the_shared_metrics_port_answering_marks_no_service_as_running_elsewhere() {
+    let t0 = Instant::now();
+    let mut s = anychat_state(t0);
+    let services: Vec<String> = s
+        .plan
+        .entries
+        .iter()
+        .filter(|e| e.kind == crate::plan::EntryKind::Service)
+        .map(|e| e.name.clone())
+        .collect();
+    assert!(services.len() >= 12);
+    // Something answers on 22112 (every service's metrics port) and nothing else is up.
+    for round in 0..3 {
+        let at = t0 + Duration::from_secs(round);
+        for name in &services {
+            checked(&mut s, name, "metrics", ProbeState::Up, at);
+            let lifecycle = &s.procs[id(&s, name).0].lifecycle;
+            assert_eq!(
+                *lifecycle,
+                Lifecycle::Stopped,
+                "{name} after its metrics answered"
+            );
+            checked(&mut s, name, "http", ProbeState::Down, at);
+        }
+    }
+    for name in &services {
+        assert_eq!(
+            s.procs[id(&s, name).0].lifecycle,
+            Lifecycle::Stopped,
+            "{name}"
+        );
+    }
+    assert!(
+        !s.take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::FindPortOwner { .. })),
+        "no owner lookups for a shared port"
+    );
+    // So S starts them all (in dependency order, behind the infra's readiness).
+    s.handle(Action::StartAll);
+    for infra in ["postgres", "redis", "nats", "minio"] {
+        healthy(&mut s, infra, t0 + Duration::from_secs(4));
+    }
+    let cmds = s.take_commands();
+    assert!(
+        started(&cmds).contains(&id(&s, "user-service")),
+        "user-service starts once its infra is up: {cmds:?}"
+    );
+}
+
+#[test]
+fn a_port_of_its_own_answering_marks_a_service_external_and_asks_about_that_port() {
+    let t0 = Instant::now();
+    let mut s = anychat_state(t0);
+    let auth = id(&s, "auth-service");
+    checked(&mut s, "auth-service", "metrics", ProbeState::Up, t0);
+    checked(&mut s, "auth-service", "http", ProbeState::Down, t0);
+    checked(&mut s, "auth-service", "grpc", ProbeState::Up, t0);
+    assert!(matches!(
+        s.procs[auth.0].lifecycle,
+        Lifecycle::External { .. }
+    ));
+    let cmds = s.take_commands();
+    assert!(
+        cmds.iter()
+            .any(|c| matches!(c, Command::FindPortOwner { entry, port: 29001 } if *entry == auth)),
+        "the lookup asks about the gRPC port that answered: {cmds:?}"
+    );
+    // Its own ports down again: stopped, even though the shared metrics port still answers.
+    checked(&mut s, "auth-service", "grpc", ProbeState::Down, t0);
+    checked(&mut s, "auth-service", "metrics", ProbeState::Up, t0);
+    assert_eq!(s.procs[auth.0].lifecycle, Lifecycle::Stopped);
+}

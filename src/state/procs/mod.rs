@@ -8,6 +8,7 @@ mod external;
 
 pub use bulk::Bulk;
 pub use exits::bind_failure_port;
+pub(super) use external::shared_targets;
 
 use std::time::{Duration, Instant};
 
