@@ -1,14 +1,19 @@
-//! The event loop: one task owns the state; input, collectors and a slow clock feed it; it draws only on change.
+//! The event loop: one task owns the state; input, collectors and a slow clock feed it; it draws
+//! only on change, and never waits on the terminal. Every way out (quit, signal, error, a panic
+//! in the loop or in any task) goes through one shutdown that stops every child.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use color_eyre::Result;
 use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
-use ratatui::DefaultTerminal;
-use tokio::signal::unix::{SignalKind, signal};
+use futures::{FutureExt, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::action::Action;
 use crate::collect::self_usage::watch_self;
@@ -17,6 +22,7 @@ use crate::control::{Supervisor, SupervisorOptions};
 use crate::keymap::Keymap;
 use crate::message::{Command, Update};
 use crate::state::State;
+use crate::terminal::FrameWriter;
 use crate::view::{ViewContext, draw};
 
 /// At most this often a frame is drawn (about 30 frames a second).
@@ -27,6 +33,10 @@ pub const TICK_INTERVAL: Duration = Duration::from_secs(1);
 const COMMAND_QUEUE: usize = 1024;
 /// Updates taken from the channel per wake-up.
 const UPDATE_BATCH: usize = 256;
+/// How often the shutdown looks at process groups it stops itself (the supervisor is gone).
+const SHUTDOWN_POLL: Duration = Duration::from_millis(50);
+/// Waited beyond the longest stop grace before the shutdown kills what is left.
+const SHUTDOWN_SLACK: Duration = Duration::from_secs(2);
 
 /// Everything the loop runs with.
 pub struct App {
@@ -40,10 +50,82 @@ pub struct App {
     pub initial_actions: Vec<Action>,
     /// Quit right after the first frame (for measuring start-up).
     pub exit_after_first_frame: bool,
+    /// Make a collector task panic after this long (for testing the exit on a failure).
+    pub debug_fail_after: Option<Duration>,
     /// Where commands for the supervisor go (set by `run`).
     commands: Option<mpsc::Sender<Command>>,
     /// Asks the probe collector for early probes (set by `run`).
     wakeups: Option<ProbeWakeups>,
+}
+
+/// Where the loop draws: a terminal, and the thread that writes its frames (none in tests,
+/// where drawing is immediate).
+pub struct Screen<B: Backend> {
+    pub terminal: Terminal<B>,
+    pub writer: Option<FrameWriter>,
+}
+
+impl<B: Backend> Screen<B> {
+    /// The previous frame is written: a new one may be drawn.
+    fn ready(&self) -> bool {
+        self.writer.as_ref().is_none_or(FrameWriter::is_idle)
+    }
+
+    async fn wait_ready(&mut self) {
+        match &mut self.writer {
+            Some(w) => w.wait_idle().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// Why the loop ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Exit {
+    /// The user quit.
+    Quit,
+    /// A signal asked us to (SIGTERM, SIGHUP, SIGINT).
+    Signal(&'static str),
+    /// Something failed: the terminal, a task, the loop itself.
+    Failed(String),
+}
+
+/// What the loop listens to besides the state.
+struct Inputs {
+    updates: mpsc::Receiver<Update>,
+    updates_open: bool,
+    events: mpsc::Receiver<std::io::Result<Event>>,
+    input: JoinHandle<()>,
+    signals: Signals,
+    tasks: JoinSet<()>,
+    supervisor: JoinHandle<()>,
+    supervisor_done: bool,
+    batch: Vec<Update>,
+}
+
+struct Signals {
+    term: Signal,
+    hup: Signal,
+    int: Signal,
+}
+
+impl Signals {
+    fn new() -> std::io::Result<Signals> {
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// The next of our three signals, by name.
+    async fn next(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
 }
 
 impl App {
@@ -63,6 +145,7 @@ impl App {
             supervisor,
             initial_actions: Vec::new(),
             exit_after_first_frame: false,
+            debug_fail_after: None,
             commands: None,
             wakeups: None,
         }
@@ -84,31 +167,35 @@ impl App {
         }
     }
 
-    /// Run until the user quits or a signal asks to; the caller restores the terminal.
-    pub async fn run(
+    /// Run until the user quits, a signal asks to, or something fails; then stop every child
+    /// started (unless `leave_running`) and return why it ended. The caller restores the
+    /// terminal.
+    pub async fn run<B: Backend>(
         mut self,
-        terminal: &mut DefaultTerminal,
+        screen: &mut Screen<B>,
         updates: (mpsc::Sender<Update>, mpsc::Receiver<Update>),
-    ) -> Result<()> {
-        let (tx, mut rx) = updates;
+    ) -> Result<Exit> {
+        let (tx, rx) = updates;
         let plan = Arc::clone(&self.state.plan);
         let (mut tasks, wakeups) =
             spawn_watchers_with_wakeups(&plan, &self.probe, self.state.probe_interval, tx.clone());
         self.wakeups = Some(wakeups);
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
+        if let Some(after) = self.debug_fail_after {
+            tasks.spawn(async move {
+                tokio::time::sleep(after).await;
+                panic!("--debug-fail-after: a collector task fails on purpose");
+            });
+        }
         let (command_tx, command_rx) = mpsc::channel::<Command>(COMMAND_QUEUE);
         let supervisor = Supervisor::new(Arc::clone(&plan), tx.clone(), self.supervisor.clone());
-        let mut supervisor = tokio::spawn(supervisor.run(command_rx));
+        let supervisor = tokio::spawn(supervisor.run(command_rx));
         self.commands = Some(command_tx);
         drop(tx);
-        for action in std::mem::take(&mut self.initial_actions) {
-            let commands = self.state.handle(action);
-            self.send(commands);
-        }
 
         // Terminal input in a task of its own, so that the loop polls a cheap channel: polling
         // crossterm's EventStream on every wake-up spins on its reader lock (sched_yield).
-        let (event_tx, mut events) = mpsc::channel::<std::io::Result<Event>>(64);
+        let (event_tx, events) = mpsc::channel::<std::io::Result<Event>>(64);
         let input = tokio::spawn(async move {
             let mut stream = EventStream::new();
             while let Some(event) = stream.next().await {
@@ -117,34 +204,61 @@ impl App {
                 }
             }
         });
-        let mut sigterm = signal(SignalKind::terminate())?;
-        let mut sighup = signal(SignalKind::hangup())?;
-        let mut sigint = signal(SignalKind::interrupt())?;
+        let mut io = Inputs {
+            updates: rx,
+            updates_open: true,
+            events,
+            input,
+            signals: Signals::new()?,
+            tasks,
+            supervisor,
+            supervisor_done: false,
+            batch: Vec::with_capacity(UPDATE_BATCH),
+        };
+        let outcome = AssertUnwindSafe(self.serve(screen, &mut io))
+            .catch_unwind()
+            .await;
+        let (exit, drawable) = match outcome {
+            Ok(exit) => (exit, true),
+            // The panic hook has restored the terminal and printed the report: stop the
+            // children without drawing a state that may be half-changed.
+            Err(panic) => (Exit::Failed(panic_text(panic.as_ref())), false),
+        };
+        self.shut_down(screen, &mut io, drawable).await;
+        Ok(exit)
+    }
+
+    /// The loop proper: returns why it ended, never early with `?`.
+    async fn serve<B: Backend>(&mut self, screen: &mut Screen<B>, io: &mut Inputs) -> Exit {
+        for action in std::mem::take(&mut self.initial_actions) {
+            let commands = self.state.handle(action);
+            self.send(commands);
+        }
         let mut clock = tokio::time::interval(TICK_INTERVAL);
         clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut batch = Vec::with_capacity(UPDATE_BATCH);
-
-        let size = terminal.size()?;
-        self.state.handle(Action::Resize {
-            width: size.width,
-            height: size.height,
-        });
-        terminal.draw(|f| draw(f, &self.state, &self.view))?;
-        self.state.mark_drawn(Instant::now());
-        self.state.ui.quit |= self.exit_after_first_frame;
+        match screen.terminal.size() {
+            Ok(size) => {
+                self.state.handle(Action::Resize {
+                    width: size.width,
+                    height: size.height,
+                });
+            }
+            Err(e) => return Exit::Failed(format!("reading the terminal's size: {e}")),
+        }
+        if let Err(e) = self.draw(screen) {
+            return e;
+        }
+        if self.exit_after_first_frame {
+            return Exit::Quit;
+        }
         let mut last_draw = Instant::now();
         let mut dirty = false;
-        let mut updates_open = true;
-        let mut failure: Option<String> = None;
-        let mut supervisor_done = false;
 
         while !self.state.ui.quit {
             let frame_due = last_draw + FRAME_INTERVAL;
             tokio::select! {
-                _ = sigterm.recv() => break,
-                _ = sighup.recv() => break,
-                _ = sigint.recv() => break,
-                event = events.recv() => match event {
+                name = io.signals.next() => return Exit::Signal(name),
+                event = io.events.recv() => match event {
                     Some(Ok(event)) => {
                         if let Some(action) = self.keymap.translate(&event, self.state.ui.mode) {
                             let commands = self.state.handle(action);
@@ -152,77 +266,163 @@ impl App {
                             dirty = true;
                         }
                     }
-                    Some(Err(e)) => return Err(e.into()),
-                    None => break,
+                    Some(Err(e)) => return Exit::Failed(format!("reading the terminal: {e}")),
+                    None => return Exit::Failed("the terminal input closed".into()),
                 },
-                n = rx.recv_many(&mut batch, UPDATE_BATCH), if updates_open => {
+                n = io.updates.recv_many(&mut io.batch, UPDATE_BATCH), if io.updates_open => {
                     // Zero means every sender is gone: keep the screen, stop listening.
-                    updates_open = n > 0;
-                    for update in batch.drain(..) {
+                    io.updates_open = n > 0;
+                    for update in io.batch.drain(..) {
                         dirty |= self.state.apply(update);
                     }
                 }
                 _ = clock.tick() => {
                     dirty |= self.state.apply(Update::Tick { at: Instant::now() });
                 }
-                Some(joined) = tasks.join_next() => {
-                    // The panic hook has already restored the terminal: leave in order.
+                Some(joined) = io.tasks.join_next() => {
                     if let Err(e) = joined
                         && e.is_panic() {
-                            failure = Some(format!("a collector task panicked: {e}"));
-                            break;
+                            return Exit::Failed(format!("a collector task panicked: {e}"));
                         }
                 }
-                done = &mut supervisor, if !supervisor_done => {
-                    supervisor_done = true;
-                    if let Err(e) = done {
-                        failure = Some(format!("the supervisor task failed: {e}"));
-                        break;
-                    }
+                done = &mut io.supervisor, if !io.supervisor_done => {
+                    io.supervisor_done = true;
+                    return Exit::Failed(match done {
+                        Err(e) => format!("the supervisor task failed: {e}"),
+                        Ok(()) => "the supervisor stopped".into(),
+                    });
                 }
                 _ = tokio::time::sleep_until(frame_due.into()), if dirty => {}
+                // The terminal caught up: the frame that waited for it can be drawn.
+                _ = screen.wait_ready(), if dirty && !screen.ready() => {}
                 _ = sleep_until_opt(self.state.next_deadline()) => {
                     dirty |= self.state.apply(Update::Tick { at: Instant::now() });
                 }
             }
             let commands = self.state.take_commands();
             self.send(commands);
-            if dirty && Instant::now() >= last_draw + FRAME_INTERVAL {
-                self.state.before_draw();
-                terminal.draw(|f| draw(f, &self.state, &self.view))?;
-                self.state.mark_drawn(Instant::now());
+            if dirty && Instant::now() >= last_draw + FRAME_INTERVAL && screen.ready() {
+                if let Err(e) = self.draw(screen) {
+                    return e;
+                }
                 last_draw = Instant::now();
                 dirty = false;
             }
         }
-        tasks.abort_all();
-        input.abort();
-        // Closing the command channel makes the supervisor stop every child it started; keep
-        // draining its updates meanwhile so that it never waits on a full channel.
+        Exit::Quit
+    }
+
+    fn draw<B: Backend>(&mut self, screen: &mut Screen<B>) -> Result<(), Exit> {
+        self.state.before_draw();
+        screen
+            .terminal
+            .draw(|f| draw(f, &self.state, &self.view))
+            .map_err(|e| Exit::Failed(format!("drawing: {e}")))?;
+        self.state.mark_drawn(Instant::now());
+        Ok(())
+    }
+
+    /// Stop every child and wait for them, whatever ended the loop. Closing the command channel
+    /// makes the supervisor stop every child it started; meanwhile its updates are applied (and
+    /// drawn, when `drawable`) so that it never waits on a full channel. A second signal hurries
+    /// it: SIGKILL to every group now. A supervisor that is gone leaves its groups to us.
+    async fn shut_down<B: Backend>(
+        &mut self,
+        screen: &mut Screen<B>,
+        io: &mut Inputs,
+        drawable: bool,
+    ) {
+        io.tasks.abort_all();
+        io.input.abort();
         self.commands = None;
-        let longest_grace = plan
+        self.wakeups = None;
+        let groups = self.supervisor.groups.clone();
+        let leave = self.supervisor.leave_running;
+        let longest_grace = self
+            .state
+            .plan
             .entries
             .iter()
             .map(|e| e.stop_grace)
             .max()
             .unwrap_or_default();
-        let deadline = tokio::time::sleep(longest_grace + Duration::from_secs(2));
-        tokio::pin!(deadline);
+        let started = Instant::now();
+        let deadline = started + longest_grace + SHUTDOWN_SLACK;
+        let mut killed = false;
+        let mut orphaned = false;
+        let mut poll = tokio::time::interval(SHUTDOWN_POLL);
+        self.state.begin_shutdown(started);
+        let mut dirty = drawable;
         loop {
+            if io.supervisor_done && !leave {
+                // Nobody reaps for us any more: stop the groups directly.
+                let Some(groups) = &groups else { break };
+                if !orphaned {
+                    orphaned = true;
+                    groups.signal_all(libc::SIGTERM);
+                }
+                if !groups.any_alive() {
+                    break;
+                }
+            } else if io.supervisor_done {
+                break;
+            }
+            if dirty && drawable && screen.ready() {
+                let _ = self.draw(screen);
+                dirty = false;
+            }
             tokio::select! {
-                _ = &mut supervisor, if !supervisor_done => break,
-                _ = &mut deadline => break,
-                n = rx.recv_many(&mut batch, UPDATE_BATCH), if updates_open => {
-                    updates_open = n > 0;
-                    batch.clear();
+                done = &mut io.supervisor, if !io.supervisor_done => {
+                    io.supervisor_done = true;
+                    if done.is_err() {
+                        // Its children lost their reaper: go on with the groups above.
+                        continue;
+                    }
+                    break;
+                }
+                _ = io.signals.next() => {
+                    if let Some(groups) = &groups {
+                        groups.signal_all(libc::SIGKILL);
+                    }
+                    killed = true;
+                    self.state.hurry_shutdown();
+                    dirty = true;
+                }
+                _ = tokio::time::sleep_until(deadline.into()), if !killed => {
+                    if let Some(groups) = &groups {
+                        groups.signal_all(libc::SIGKILL);
+                    }
+                    killed = true;
+                }
+                n = io.updates.recv_many(&mut io.batch, UPDATE_BATCH), if io.updates_open => {
+                    io.updates_open = n > 0;
+                    for update in io.batch.drain(..) {
+                        dirty |= self.state.apply(update);
+                    }
+                }
+                _ = screen.wait_ready(), if dirty && drawable && !screen.ready() => {}
+                _ = poll.tick() => {
+                    if killed && Instant::now() >= deadline + SHUTDOWN_SLACK {
+                        // SIGKILL sent long ago: what remains is a zombie or not ours.
+                        break;
+                    }
                 }
             }
         }
-        match failure {
-            Some(f) => Err(color_eyre::eyre::eyre!(f)),
-            None => Ok(()),
+        if let Some(groups) = &groups {
+            groups.goodbye(leave);
         }
     }
+}
+
+/// The message of a panic payload.
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    format!("the dashboard panicked: {what}")
 }
 
 /// Sleep until `at`, or forever when there is nothing to wait for.

@@ -36,13 +36,13 @@ pub struct PlanArgs {
     )]
     pub port_offset: i32,
     /// The AnyChat checkout: services run from here, commands like bin/auth-service are relative to it.
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR", value_parser = existing_dir, global = true)]
     pub root: Option<PathBuf>,
     /// Time between two probes of the same target.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = positive_duration, global = true)]
     pub interval: Duration,
     /// Time after which a probe gives up and reports the target down.
-    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = positive_duration, global = true)]
     pub timeout: Duration,
 }
 
@@ -79,11 +79,32 @@ pub struct UiArgs {
     #[arg(long, global = true)]
     pub leave_running: bool,
     /// Lines of output kept per service.
-    #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_LOG_LINES, global = true)]
+    #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_LOG_LINES, value_parser = positive_count, global = true)]
     pub log_lines: usize,
     /// Draw the first frame and quit (for measuring start-up time).
     #[arg(long, hide = true, global = true)]
     pub exit_after_first_frame: bool,
+    /// Make a collector task panic after this long (for testing the exit on a failure).
+    #[arg(long, hide = true, value_name = "DURATION", value_parser = positive_duration, global = true)]
+    pub debug_fail_after: Option<Duration>,
+}
+
+/// A humantime duration greater than zero (`250ms`, `1s`, `1m`).
+fn positive_duration(text: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(text).map_err(|e| format!("{e} (e.g. 250ms, 1s, 2m)"))?;
+    if d.is_zero() {
+        return Err("must be more than zero (e.g. 250ms, 1s)".into());
+    }
+    Ok(d)
+}
+
+/// A count of at least one.
+fn positive_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{e}")),
+    }
 }
 
 impl PlanArgs {
@@ -103,5 +124,15 @@ impl PlanArgs {
             root: self.root.clone(),
         };
         build_plan(&self.sources(default)?, &options)
+    }
+}
+
+/// A path that names an existing directory.
+fn existing_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => Ok(path),
+        Ok(_) => Err("not a directory".into()),
+        Err(e) => Err(e.to_string()),
     }
 }

@@ -16,4 +16,5 @@ pub mod message;
 pub mod plan;
 pub mod ports;
 pub mod state;
+pub mod terminal;
 pub mod view;

@@ -6,13 +6,15 @@ use std::time::Instant;
 
 use clap::Parser;
 use color_eyre::eyre::eyre;
+use ratatui::Viewport;
 
 use anychat_top::action::Action;
-use anychat_top::app::App;
+use anychat_top::app::{App, Exit, Screen};
 use anychat_top::check::Report;
 use anychat_top::cli::{Cli, Command};
+use anychat_top::collect::trouble;
 use anychat_top::collect::{ProbeConfig, probers, sweep};
-use anychat_top::control::{STUB_NAME, SupervisorOptions, resolve_program};
+use anychat_top::control::{GroupRegistry, STUB_NAME, SupervisorOptions, resolve_program};
 use anychat_top::keymap::Keymap;
 use anychat_top::layout::{builtin_layouts, resolve_layout};
 use anychat_top::manifest::{ManifestError, Source};
@@ -20,6 +22,7 @@ use anychat_top::message;
 use anychat_top::plan::Plan;
 use anychat_top::ports::{candidate_offsets, first_free_offset, taken_ports};
 use anychat_top::state::State;
+use anychat_top::terminal::{self, FrameWriter, TerminalGuard};
 use anychat_top::view::ViewContext;
 use anychat_top::view::theme::Theme;
 
@@ -153,6 +156,16 @@ fn dashboard(
         },
         None => Keymap::default_keymap(),
     };
+    if let Some(dir) = &cli.ui.log_dir
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("anychat-top: --log-dir {}: {e}", dir.display());
+        return Ok(ExitCode::from(2));
+    }
+    if !terminal::is_terminal() {
+        eprintln!("anychat-top needs a terminal; use `anychat-top check` for scripts");
+        return Ok(ExitCode::from(2));
+    }
     // The chosen layout first, then the built-in ones it is not, for the cycle key.
     let chosen = layout.name.clone();
     let mut layouts = vec![layout];
@@ -172,32 +185,77 @@ fn dashboard(
         theme: Theme::from_env(),
         help: keymap.help(),
     };
+    // The watchdog is a fork of this process: made now, while it has a single thread.
+    let groups = if cli.ui.leave_running {
+        None
+    } else {
+        match GroupRegistry::with_watchdog() {
+            Ok(groups) => Some(groups),
+            Err(e) => {
+                state.notice(format!(
+                    "no watchdog process ({e}): if anychat-top is killed, what the services started may outlive it"
+                ));
+                Some(GroupRegistry::default())
+            }
+        }
+    };
+    let (updates_tx, updates_rx) = tokio::sync::mpsc::channel::<message::Update>(1024);
+    trouble::install(updates_tx.clone());
     // One thread: the loop, the probe collector and the supervisor's readers wake each other
-    // without crossing threads (measured: ~0.9 % of a core idle instead of ~1.15 %). Spawning
-    // happens on the supervisor's own long-lived thread, so PR_SET_PDEATHSIG is unaffected.
+    // without crossing threads (measured: ~0.9 % of a core idle instead of ~1.15 %). Frames are
+    // written by a thread of their own, and spawning happens on the supervisor's own
+    // long-lived thread, so PR_SET_PDEATHSIG is unaffected.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     let supervisor = SupervisorOptions {
         log_dir: cli.ui.log_dir.clone(),
         leave_running: cli.ui.leave_running,
+        groups: groups.clone(),
     };
     let probe = ProbeConfig {
         timeout: cli.plan.timeout,
     };
     let mut app = App::new(state, keymap, view, probe, supervisor);
     app.exit_after_first_frame = cli.ui.exit_after_first_frame;
+    app.debug_fail_after = cli.ui.debug_fail_after;
     if demo {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);
     }
-    let result = runtime.block_on(async {
-        let mut terminal = TerminalGuard::enter()?;
-        let updates = tokio::sync::mpsc::channel::<message::Update>(1024);
-        app.run(&mut terminal.terminal, updates).await
-    });
+    let mut guard = TerminalGuard::new();
+    let exit = (|| -> color_eyre::Result<Exit> {
+        guard.enter()?;
+        let (terminal, writer) = FrameWriter::spawn(std::io::stdout(), Viewport::Fullscreen)?;
+        let mut screen = Screen {
+            terminal,
+            writer: Some(writer),
+        };
+        let exit = runtime.block_on(app.run(&mut screen, (updates_tx, updates_rx)));
+        let Screen { terminal, writer } = screen;
+        drop(terminal);
+        if let Some(writer) = writer {
+            writer.finish();
+        }
+        exit
+    })();
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
-    result.map(|()| ExitCode::SUCCESS).map_err(|e| eyre!(e))
+    drop(guard);
+    match exit {
+        Ok(Exit::Quit | Exit::Signal(_)) => Ok(ExitCode::SUCCESS),
+        Ok(Exit::Failed(why)) => {
+            eprintln!("anychat-top: {why}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            // The terminal could not be set up: nothing was started, so nothing to stop; the
+            // watchdog is told goodbye so it does not linger.
+            if let Some(groups) = &groups {
+                groups.goodbye(false);
+            }
+            Err(eyre!(e))
+        }
+    }
 }
 
 /// `$XDG_CONFIG_HOME/anychat-top/keymap.toml` (or `~/.config/...`) when it exists.
@@ -209,24 +267,4 @@ fn default_keymap_file() -> Option<std::path::PathBuf> {
         })?;
     let path = base.join("anychat-top").join("keymap.toml");
     path.is_file().then_some(path)
-}
-
-/// The terminal in full-screen mode with mouse capture; restored when dropped, on every path out.
-struct TerminalGuard {
-    terminal: ratatui::DefaultTerminal,
-}
-
-impl TerminalGuard {
-    fn enter() -> color_eyre::Result<TerminalGuard> {
-        let terminal = ratatui::init();
-        crossterm::execute!(std::io::stdout(), crossterm::event::EnableMouseCapture)?;
-        Ok(TerminalGuard { terminal })
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        let _ = crossterm::execute!(std::io::stdout(), crossterm::event::DisableMouseCapture);
-        ratatui::restore();
-    }
 }

@@ -45,10 +45,21 @@ pub enum Update {
         port: u16,
         owner: Option<PortOwner>,
     },
+    /// Something went wrong inside anychat-top itself (a log file that cannot be written, a
+    /// worker's warning): shown as an alert.
+    Trouble { severity: Severity, text: String },
     /// The dashboard's own CPU (percent of one core) and resident memory.
     SelfUsageMeasured { cpu_percent: f64, rss_bytes: u64 },
     /// The slow clock: ages, spinners, timeouts and backoff deadlines.
     Tick { at: Instant },
+}
+
+/// How bad an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
 }
 
 /// How a process ended.

@@ -441,6 +441,7 @@ async fn cwd_env_streams_and_log_files() {
     let opts = SupervisorOptions {
         log_dir: Some(logs.clone()),
         leave_running: false,
+        groups: None,
     };
     let mut h = Harness::with(vec![e], opts, 64);
     h.start(0).await;
@@ -467,9 +468,20 @@ async fn cwd_env_streams_and_log_files() {
     );
     h.stop(0, Duration::from_secs(1)).await;
     h.exited(0).await;
-    let file = std::fs::read_to_string(logs.join("env-check.log")).expect("log file");
-    for line in [cwd.to_string_lossy().as_ref(), "var=42", "oops"] {
-        assert!(file.lines().any(|l| l == line), "{line:?} not in {file:?}");
+    // The file is written by a thread of its own: it holds every line soon after.
+    let want = [
+        cwd.to_string_lossy().into_owned(),
+        "var=42".into(),
+        "oops".into(),
+    ];
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let file = std::fs::read_to_string(logs.join("env-check.log")).unwrap_or_default();
+        if want.iter().all(|w| file.lines().any(|l| l == w)) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{want:?} not all in {file:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -661,6 +673,7 @@ fn helper_supervising_parent() {
         let leave = SupervisorOptions {
             log_dir: None,
             leave_running: true,
+            groups: None,
         };
         let chatty = sh("chatty", "while :; do echo tick; sleep 0.05; done");
         let mut left = Harness::with(vec![chatty], leave, 64);

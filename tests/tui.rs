@@ -520,6 +520,32 @@ fn pids_with(words: &[&str]) -> Vec<u32> {
     pids
 }
 
+/// The name a process gave itself (`/proc/PID/comm`).
+fn comm(pid: u32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+        .unwrap_or_default()
+        .trim_end()
+        .to_string()
+}
+
+/// Dashboards (not their watchdogs) whose command line holds every one of `words`.
+fn dashboards(words: &[&str]) -> Vec<u32> {
+    let mut all = vec!["anychat-top"];
+    all.extend_from_slice(words);
+    let mut pids = pids_with(&all);
+    pids.retain(|&p| comm(p) == "anychat-top");
+    pids
+}
+
+/// The watchdogs (a fork of the dashboard, named `actop-watchdog`) of such dashboards.
+fn watchdogs(words: &[&str]) -> Vec<u32> {
+    let mut all = vec!["anychat-top"];
+    all.extend_from_slice(words);
+    let mut pids = pids_with(&all);
+    pids.retain(|&p| comm(p) == "actop-watchdog");
+    pids
+}
+
 #[test]
 fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
     let _turn = demo_ports();
@@ -535,10 +561,16 @@ fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
             s.contains("✓ 20 up")
         });
         let offset_arg = offset.to_string();
-        let top = pids_with(&["anychat-top", "demo", "--port-offset", &offset_arg]);
+        let top = dashboards(&["demo", "--port-offset", &offset_arg]);
         assert_eq!(top.len(), 1, "one dashboard: {top:?}");
+        let watching = watchdogs(&["demo", "--port-offset", &offset_arg]);
+        assert_eq!(watching.len(), 1, "one watchdog: {watching:?}");
         unsafe { libc::kill(top[0] as i32, signal) };
         assert_back_at_the_shell(&tmux, offset, "exit=");
+        assert!(
+            watchdogs(&["demo", "--port-offset", &offset_arg]).is_empty(),
+            "the watchdog leaves with the dashboard"
+        );
     }
 
     // A demo port already taken: the demo moves the whole plan and says so on screen.

@@ -11,6 +11,7 @@ mod tcp;
 mod watch;
 
 pub mod self_usage;
+pub mod trouble;
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
 pub use sweep::sweep;
 pub use watch::{ProbeWakeups, SOON, spawn_watchers, spawn_watchers_with_wakeups};

@@ -9,7 +9,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::process_group::{finish_group, signal_group};
+use super::process_group::{finish_group, group_has_live_members, signal_group};
+use super::watchdog::GroupRegistry;
 use crate::message::{ExitReason, Update};
 use crate::plan::EntryId;
 
@@ -55,6 +56,10 @@ pub(super) struct Watched {
     pub log_readers: Vec<JoinHandle<()>>,
     pub updates: mpsc::Sender<Update>,
     pub reaped_to: mpsc::UnboundedSender<Reaped>,
+    /// The entry's stop grace, also given to what its leader leaves behind when it exits.
+    pub grace: Duration,
+    /// Where the group is registered (and forgotten once it is finished).
+    pub groups: Option<GroupRegistry>,
 }
 
 /// Watch the child until it is reaped, then report `Update::ProcessExited`.
@@ -81,8 +86,22 @@ pub(super) async fn watch(mut w: Watched) {
             }
         }
     };
-    if let Some(deadline) = kill_at {
+    // Whatever the leader leaves in its group goes with it: after a stop, by the stop's
+    // deadline; after an exit of its own, with a SIGTERM now and a SIGKILL after the grace
+    // (a wrapper's child must not live on holding the service's ports).
+    let deadline = match kill_at {
+        Some(deadline) => Some(deadline),
+        None if group_has_live_members(w.pid) => {
+            signal_group(w.pid, libc::SIGTERM);
+            Some(Instant::now() + w.grace)
+        }
+        None => None,
+    };
+    if let Some(deadline) = deadline {
         finish_group(w.pid, deadline).await;
+    }
+    if let Some(groups) = &w.groups {
+        groups.forget(w.pid);
     }
     let drained = futures::future::join_all(w.log_readers);
     let _ = tokio::time::timeout(LOG_DRAIN_TIMEOUT, drained).await;

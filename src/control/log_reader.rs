@@ -3,10 +3,6 @@
 //! The pipe is drained as fast as the child writes. Lines go to the UI with `try_send`; while
 //! the channel is full they wait in a bounded [`Backlog`] that drops (and counts) the oldest.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
-use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -15,6 +11,7 @@ use tokio::time::Instant;
 
 use super::backlog::Backlog;
 use super::line_split::LineSplitter;
+use super::log_files::LogFile;
 use crate::message::{Stream, Update};
 use crate::plan::EntryId;
 
@@ -24,22 +21,6 @@ const READ_CHUNK_BYTES: usize = 64 * 1024;
 const BATCH_LINES: usize = 512;
 /// ...or this long after its first line arrived.
 const FLUSH_INTERVAL: Duration = Duration::from_millis(50);
-
-/// A per-service log file, shared by the stdout and stderr readers of one child.
-pub(super) type LogFile = Arc<Mutex<BufWriter<File>>>;
-
-/// Open (append, create) `<dir>/<name>.log`.
-pub(super) fn open_log_file(dir: &Path, name: &str) -> std::io::Result<LogFile> {
-    std::fs::create_dir_all(dir)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join(format!("{}.log", name.replace('/', "_"))))?;
-    Ok(Arc::new(Mutex::new(BufWriter::with_capacity(
-        64 * 1024,
-        file,
-    ))))
-}
 
 /// Where one stream's lines go.
 pub(super) struct LogSink {
@@ -80,7 +61,7 @@ fn batch(backlog: &mut Backlog, sink: &LogSink) -> Update {
 }
 
 /// Read `source` to its end, sending its lines to `sink`.
-pub(super) async fn read_log(mut source: impl AsyncRead + Unpin, mut sink: LogSink) {
+pub(super) async fn read_log(mut source: impl AsyncRead + Unpin, sink: LogSink) {
     let mut buf = vec![0u8; READ_CHUNK_BYTES];
     let mut splitter = LineSplitter::default();
     let mut backlog = Backlog::default();
@@ -97,7 +78,7 @@ pub(super) async fn read_log(mut source: impl AsyncRead + Unpin, mut sink: LogSi
                         break;
                     }
                 };
-                feed(&mut splitter, Some(&buf[..n]), &mut backlog, &mut sink, ui_gone);
+                feed(&mut splitter, Some(&buf[..n]), &mut backlog, &sink, ui_gone);
                 let now = Instant::now();
                 if backlog.is_empty() {
                     continue;
@@ -112,7 +93,7 @@ pub(super) async fn read_log(mut source: impl AsyncRead + Unpin, mut sink: LogSi
             }
         }
     }
-    feed(&mut splitter, None, &mut backlog, &mut sink, ui_gone);
+    feed(&mut splitter, None, &mut backlog, &sink, ui_gone);
     if !ui_gone && backlog.has_news() {
         // The child is done writing, so waiting here costs it nothing.
         let _ = sink.updates.send(batch(&mut backlog, &sink)).await;
@@ -124,26 +105,29 @@ fn feed(
     splitter: &mut LineSplitter,
     chunk: Option<&[u8]>,
     backlog: &mut Backlog,
-    sink: &mut LogSink,
+    sink: &LogSink,
     ui_gone: bool,
 ) {
-    {
-        let mut file = lock_file(sink);
-        let mut keep = |bytes: &[u8], truncated| {
-            if let Some(file) = &mut file {
-                // A failed write is noticed (and the file given up) at the flush below.
-                let _ = file.write_all(bytes).and_then(|()| file.write_all(b"\n"));
-            }
-            if !ui_gone {
-                backlog.push(bytes, truncated);
-            }
-        };
-        match chunk {
-            Some(chunk) => splitter.push(chunk, &mut keep),
-            None => splitter.finish(&mut keep),
+    let mut for_file = Vec::new();
+    let mut lines = 0u64;
+    let writing = sink.file.is_some();
+    let mut keep = |bytes: &[u8], truncated| {
+        if writing {
+            for_file.extend_from_slice(bytes);
+            for_file.push(b'\n');
+            lines += 1;
         }
+        if !ui_gone {
+            backlog.push(bytes, truncated);
+        }
+    };
+    match chunk {
+        Some(chunk) => splitter.push(chunk, &mut keep),
+        None => splitter.finish(&mut keep),
     }
-    flush_file(sink);
+    if let Some(file) = &sink.file {
+        file.append(for_file, lines);
+    }
 }
 
 /// Try to send the backlog; the next flush deadline, if lines are still waiting.
@@ -161,24 +145,5 @@ fn after_flush(
             backlog.clear();
             None
         }
-    }
-}
-
-fn lock_file(sink: &LogSink) -> Option<std::sync::MutexGuard<'_, BufWriter<File>>> {
-    sink.file.as_ref().and_then(|file| file.lock().ok())
-}
-
-/// Push buffered log-file lines to the OS so the file is current; give the file up on error.
-fn flush_file(sink: &mut LogSink) {
-    let failed = match lock_file(&*sink) {
-        Some(mut file) => file.flush().err(),
-        None => None,
-    };
-    if let Some(e) = failed {
-        tracing::warn!(
-            "log file of entry {}: {e}; no longer writing it",
-            sink.entry.0
-        );
-        sink.file = None;
     }
 }

@@ -9,9 +9,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::child::{Reaped, Watched, watch};
-use super::log_reader::{LogSink, open_log_file, read_log};
+use super::log_files::LogFiles;
+use super::log_reader::{LogSink, read_log};
 use super::port_owner::find_port_owner;
 use super::spawn::{build_command, spawn};
+use super::watchdog::GroupRegistry;
 use crate::message::{Command, Stream, Update};
 use crate::plan::{EntryId, Plan};
 
@@ -25,6 +27,9 @@ pub struct SupervisorOptions {
     pub log_dir: Option<PathBuf>,
     /// Leave children running when the supervisor shuts down (and do not tie their life to ours).
     pub leave_running: bool,
+    /// Where the process groups it starts are registered, for the watchdog (not with
+    /// `leave_running`).
+    pub groups: Option<GroupRegistry>,
 }
 
 /// Starts and stops the plan's processes; holds no UI state and makes no policy decisions.
@@ -36,6 +41,8 @@ pub struct Supervisor {
     reaped_tx: mpsc::UnboundedSender<Reaped>,
     reaped_rx: mpsc::UnboundedReceiver<Reaped>,
     next_generation: u64,
+    /// The `--log-dir` writer thread, if asked for.
+    log_files: Option<LogFiles>,
 }
 
 /// A child that has not been reaped yet.
@@ -52,7 +59,13 @@ impl Supervisor {
     /// A supervisor for `plan`'s entries, reporting on `updates`.
     pub fn new(plan: Arc<Plan>, updates: mpsc::Sender<Update>, opts: SupervisorOptions) -> Self {
         let (reaped_tx, reaped_rx) = mpsc::unbounded_channel();
+        let log_files = opts.log_dir.clone().and_then(|dir| {
+            LogFiles::start(dir)
+                .inspect_err(|e| tracing::warn!("--log-dir: no writer thread: {e}"))
+                .ok()
+        });
         Self {
+            log_files,
             plan,
             updates,
             opts,
@@ -169,19 +182,17 @@ impl Supervisor {
             let error = format!("{program}: exited before it could be watched");
             return self.spawn_failed(entry, error).await;
         };
+        let groups = self.opts.groups.clone().filter(|_| die_with_us);
+        if let Some(groups) = &groups {
+            groups.register(pid);
+        }
         let at = Instant::now();
         let _ = self
             .updates
             .send(Update::ProcessStarted { entry, pid, at })
             .await;
 
-        let file = self.opts.log_dir.as_ref().and_then(|dir| {
-            open_log_file(dir, &spec.name)
-                .inspect_err(|e| {
-                    tracing::warn!("log file for {} in {}: {e}", spec.name, dir.display())
-                })
-                .ok()
-        });
+        let file = self.log_files.as_ref().map(|files| files.file(&spec.name));
         let sink = |stream| LogSink {
             entry,
             stream,
@@ -210,6 +221,8 @@ impl Supervisor {
             log_readers,
             updates: self.updates.clone(),
             reaped_to: self.reaped_tx.clone(),
+            grace: spec.stop_grace,
+            groups,
         };
         let running = Running {
             generation: reaped.generation,

@@ -16,6 +16,7 @@ use crate::action::Action;
 use crate::health::ProbeState;
 use crate::layout::{Layout, PanelKind, panel_areas};
 use crate::logs::LogStore;
+pub use crate::message::Severity;
 use crate::message::{Command, Update};
 use crate::plan::{EntryId, Plan};
 use procs::{Bulk, Proc};
@@ -33,20 +34,20 @@ pub const DEFAULT_LOG_LINES: usize = 10_000;
 /// Alerts kept for the alerts strip.
 pub const ALERT_HISTORY: usize = 50;
 
-/// How bad an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
 /// A notable event shown in the alerts strip, newest last.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Alert {
     pub at: Instant,
     pub severity: Severity,
     pub text: String,
+}
+
+/// The exit in progress: children being stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shutdown {
+    pub since: Instant,
+    /// A second signal asked for SIGKILL now.
+    pub hurried: bool,
 }
 
 /// Everything the dashboard knows.
@@ -66,6 +67,8 @@ pub struct State {
     pub procs: Vec<Proc>,
     /// By target: whether its port is shared with another entry (never proof that one runs).
     shared_targets: Vec<bool>,
+    /// The dashboard is stopping its children before it exits.
+    pub shutdown: Option<Shutdown>,
     /// A start-all or stop-all in progress.
     pub bulk: Bulk,
     /// Captured output of the supervised entries.
@@ -112,6 +115,7 @@ impl State {
             self_usage: None,
             procs: vec![Proc::default(); plan_len],
             shared_targets,
+            shutdown: None,
             bulk: Bulk::None,
             logs: LogStore::new(plan_len, log_capacity),
             pending: Vec::new(),
@@ -195,6 +199,26 @@ impl State {
             Severity::Error,
             "a command was dropped: the supervisor is not keeping up".into(),
         );
+    }
+
+    /// The loop ended: children are being stopped (the status bar says so).
+    pub fn begin_shutdown(&mut self, at: Instant) {
+        self.shutdown = Some(Shutdown {
+            since: at,
+            hurried: false,
+        });
+    }
+
+    /// A second signal during the shutdown: what is left is being killed.
+    pub fn hurry_shutdown(&mut self) {
+        if let Some(s) = &mut self.shutdown {
+            s.hurried = true;
+        }
+    }
+
+    /// Supervised processes still alive (starting, running or stopping).
+    pub fn live_processes(&self) -> usize {
+        self.procs.iter().filter(|p| p.lifecycle.is_live()).count()
     }
 
     /// A frame showing the current state was drawn at `at`.
@@ -312,6 +336,11 @@ impl State {
                     crate::logs::LogView::Entry(e) => e == entry,
                 };
                 shown && self.layout().panels().contains(&PanelKind::Logs)
+            }
+            Update::Trouble { severity, text } => {
+                let now = self.now;
+                self.alert(now, severity, text);
+                true
             }
             Update::PortOwnerFound { entry, port, owner } => {
                 let now = self.now;

@@ -41,6 +41,20 @@ impl Widget for &StatusBar<'_> {
                 }),
             ),
         ]];
+        if let Some(shutdown) = s.shutdown {
+            let live = s.live_processes();
+            let text = if shutdown.hurried {
+                format!("killing {live} processes… ")
+            } else {
+                format!("stopping {live} processes… Ctrl-C again kills them now ")
+            };
+            segments.push(vec![
+                sep(),
+                Span::styled(text, t.severity(Severity::Warning)),
+            ]);
+            Line::from(segments.concat()).render(area, buf);
+            return;
+        }
         match s.ui.mode {
             Mode::Filter => {
                 let (what, text) = if s.ui.focus == PanelKind::Logs {
