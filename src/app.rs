@@ -333,7 +333,6 @@ impl App {
         drawable: bool,
     ) {
         io.tasks.abort_all();
-        io.input.abort();
         self.commands = None;
         self.wakeups = None;
         let groups = self.supervisor.groups.clone();
@@ -380,13 +379,16 @@ impl App {
                     }
                     break;
                 }
-                _ = io.signals.next() => {
-                    if let Some(groups) = &groups {
-                        groups.signal_all(libc::SIGKILL);
+                // In raw mode Ctrl-C is a key, not a signal: the quit key again hurries too.
+                hurry = hurry_asked(&mut io.signals, &mut io.events, &self.keymap, self.state.ui.mode) => {
+                    if hurry {
+                        if let Some(groups) = &groups {
+                            groups.signal_all(libc::SIGKILL);
+                        }
+                        killed = true;
+                        self.state.hurry_shutdown();
+                        dirty = true;
                     }
-                    killed = true;
-                    self.state.hurry_shutdown();
-                    dirty = true;
                 }
                 _ = tokio::time::sleep_until(deadline.into()), if !killed => {
                     if let Some(groups) = &groups {
@@ -409,9 +411,30 @@ impl App {
                 }
             }
         }
+        io.input.abort();
         if let Some(groups) = &groups {
             groups.goodbye(leave);
         }
+    }
+}
+
+/// Wait for a signal, or a key that means quit: true. Other keys: false.
+async fn hurry_asked(
+    signals: &mut Signals,
+    events: &mut mpsc::Receiver<std::io::Result<Event>>,
+    keymap: &Keymap,
+    mode: crate::state::Mode,
+) -> bool {
+    tokio::select! {
+        _ = signals.next() => true,
+        event = events.recv() => match event {
+            Some(Ok(event)) => keymap.translate(&event, mode) == Some(Action::Quit),
+            // No more input: wait for signals only.
+            _ => {
+                signals.next().await;
+                true
+            }
+        },
     }
 }
 

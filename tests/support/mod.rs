@@ -4,6 +4,7 @@
 
 pub mod process;
 pub mod servers;
+pub mod tmux;
 
 use anychat_top::plan::{EntryId, ProbeKind, ProbeSpec, Target};
 

@@ -167,3 +167,19 @@ pub fn stub(args: &[&str]) -> ChildGuard {
     .args(args);
     ChildGuard::spawn(&mut cmd)
 }
+
+/// A free loopback port below the ephemeral range (where no outgoing connection can take it
+/// meanwhile), picked at random among 20000..32000.
+pub fn free_low_port() -> u16 {
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() as u64);
+    for i in 0..12000u64 {
+        let port = 20000 + ((seed.wrapping_mul(2654435761) + i * 7919) % 12000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000..32000");
+}
