@@ -45,7 +45,10 @@ fn wait_sleepers(marker: &str, count: usize) -> Vec<u32> {
         if pids.len() >= count {
             return pids;
         }
-        assert!(Instant::now() < deadline, "{count} sleepers {marker} never ran: {pids:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{count} sleepers {marker} never ran: {pids:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -95,8 +98,11 @@ fn kill_9_leaves_no_process_it_started_nor_a_grandchild() {
     let left = survivors_after(&pids, Duration::from_secs(2));
     assert!(left.is_empty(), "survived kill -9 of anychat-top: {left:?}");
     assert!(
-        survivors_after(&watchdogs(&["-c", &config.to_string_lossy()]), Duration::from_secs(1))
-            .is_empty(),
+        survivors_after(
+            &watchdogs(&["-c", &config.to_string_lossy()]),
+            Duration::from_secs(1)
+        )
+        .is_empty(),
         "the watchdog leaves once its work is done"
     );
     tmux.wait_for("the shell back", Duration::from_secs(5), |s| {
@@ -141,7 +147,10 @@ fn a_leader_exiting_by_itself_takes_its_group_along() {
 fn a_failing_task_still_stops_every_child_and_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let a = marker(6);
-    let config = manifest(dir.path(), &[("sleeper", &format!("sleep {a} & sleep {a}"), "5s")]);
+    let config = manifest(
+        dir.path(),
+        &[("sleeper", &format!("sleep {a} & sleep {a}"), "5s")],
+    );
     let Some(tmux) = dashboard(&config, "--debug-fail-after 3s") else {
         return;
     };
@@ -154,11 +163,19 @@ fn a_failing_task_still_stops_every_child_and_restores_the_terminal() {
         screen.contains("a collector task panicked") || screen.contains("fails on purpose"),
         "{screen}"
     );
-    assert!(!screen.contains("Services ("), "terminal restored:\n{screen}");
+    assert!(
+        !screen.contains("Services ("),
+        "terminal restored:\n{screen}"
+    );
     let left = survivors_after(&pids, Duration::from_secs(2));
-    assert!(left.is_empty(), "left running after an error exit: {left:?}");
+    assert!(
+        left.is_empty(),
+        "left running after an error exit: {left:?}"
+    );
     tmux.type_line("echo sum=$((40+2))");
-    tmux.wait_for("a usable shell", Duration::from_secs(3), |s| s.contains("sum=42"));
+    tmux.wait_for("a usable shell", Duration::from_secs(3), |s| {
+        s.contains("sum=42")
+    });
 }
 
 #[test]
@@ -167,7 +184,11 @@ fn a_second_ctrl_c_kills_what_the_first_is_waiting_for() {
     let a = marker(7);
     let config = manifest(
         dir.path(),
-        &[("stubborn", &format!("trap '' TERM; sleep {a} & wait"), "60s")],
+        &[(
+            "stubborn",
+            &format!("trap '' TERM; sleep {a} & wait"),
+            "60s",
+        )],
     );
     let Some(tmux) = dashboard(&config, "") else {
         return;
@@ -179,7 +200,10 @@ fn a_second_ctrl_c_kills_what_the_first_is_waiting_for() {
         s.contains("Ctrl-C again kills them now")
     });
     std::thread::sleep(Duration::from_millis(500));
-    assert!(survivors_after(&pids, Duration::ZERO) == pids, "TERM is ignored");
+    assert!(
+        survivors_after(&pids, Duration::ZERO) == pids,
+        "TERM is ignored"
+    );
     tmux.send(&["C-c"]);
     let left = survivors_after(&pids, Duration::from_secs(2));
     assert!(left.is_empty(), "a second Ctrl-C kills: {left:?}");
@@ -217,7 +241,10 @@ fn bad_flags_are_refused_with_exit_2_naming_the_flag() {
     for (args, named) in cases {
         let (code, stderr) = run(args);
         assert_eq!(code, 2, "{args:?}: {stderr}");
-        assert!(stderr.contains(named), "{args:?} should name {named}: {stderr}");
+        assert!(
+            stderr.contains(named),
+            "{args:?} should name {named}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }

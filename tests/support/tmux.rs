@@ -171,7 +171,6 @@ pub fn watchdogs(words: &[&str]) -> Vec<u32> {
     pids
 }
 
-
 /// The state letter of `pid` (`R`, `S`, `Z`...), or `None` when it is gone.
 pub fn proc_state(pid: u32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
