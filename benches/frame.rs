@@ -343,10 +343,11 @@ fn crossterm_terminal(width: u16, height: u16, sink: Sink) -> Terminal<Crossterm
 /// Every figure for one size and layout: two scenes one probe round apart, so that
 /// alternating between them changes the screen the way one second of probing does.
 fn bench_size(width: u16, height: u16, layout: &str, frames: usize, show: bool) -> Duration {
-    let ctx = ViewContext {
-        theme: Theme { color: true },
-        help: Keymap::default_keymap().help(),
-    };
+    let ctx = ViewContext::new(
+        Theme { color: true },
+        Keymap::default_keymap().help(),
+        jiff::tz::TimeZone::UTC,
+    );
     let mut scenes = [scene(ROUNDS), scene(ROUNDS + 1)];
     for s in &mut scenes {
         let index = s
@@ -421,12 +422,21 @@ fn bench_size(width: u16, height: u16, layout: &str, frames: usize, show: bool) 
         std::thread::sleep(COLD_GAP);
         let started = Instant::now();
         let s = &mut scenes[i % 2];
+        // A service logging steadily: one new zap line since the last frame.
+        if let Some(entry) = s.ui.selected {
+            let name = s.plan.entries[entry.0].name.clone();
+            s.apply(Update::LogLines {
+                entry,
+                lines: vec![log_line(&name, 10_000 + i * 10 + 4)],
+                dropped: 0,
+            });
+        }
         s.before_draw();
         terminal.draw(|f| draw(f, s, &ctx)).expect("draw");
         times.push(started.elapsed());
     }
     println!(
-        "  the same, one frame every {} ms ({COLD_FRAMES} frames, cold caches) {}",
+        "  the same, one frame every {} ms ({COLD_FRAMES} frames, cold caches, {LOG_LINES} zap lines in the logs panel, one new line per frame) {}",
         COLD_GAP.as_millis(),
         Stats::of(times).line()
     );

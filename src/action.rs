@@ -26,6 +26,8 @@ pub enum Action {
     StartAll,
     StopAll,
     MergedLogs,
+    /// Log times in the local zone or in UTC.
+    ToggleUtc,
     /// Leave a mode: close help, clear the filter, cancel a confirmation.
     Back,
     // Actions produced by the program itself, never bound by name.
@@ -86,6 +88,7 @@ impl Action {
             Action::StartAll => "start every service in dependency order",
             Action::StopAll => "stop every service (asks first)",
             Action::MergedLogs => "logs: selected service / all services merged",
+            Action::ToggleUtc => "log times: local zone / UTC",
             Action::Back => "close help, clear the filter, cancel",
             Action::StartEverything
             | Action::FilterChar(_)

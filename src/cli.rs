@@ -81,6 +81,9 @@ pub struct UiArgs {
     /// Lines of output kept per service.
     #[arg(long, value_name = "N", default_value_t = crate::state::DEFAULT_LOG_LINES, value_parser = positive_count, global = true)]
     pub log_lines: usize,
+    /// Show log times in UTC (default: the local zone, from TZ or the system's); `z` switches.
+    #[arg(long, global = true)]
+    pub utc: bool,
     /// Draw the first frame and quit (for measuring start-up time).
     #[arg(long, hide = true, global = true)]
     pub exit_after_first_frame: bool,

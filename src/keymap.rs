@@ -36,6 +36,7 @@ r = "restart"
 S = "start_all"
 X = "stop_all"
 m = "merged_logs"
+z = "toggle_utc"
 esc = "back"
 "#;
 

@@ -13,7 +13,7 @@ use anychat_top::app::{App, Exit, Screen};
 use anychat_top::check::Report;
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::trouble;
-use anychat_top::collect::{ProbeConfig, probers, sweep};
+use anychat_top::collect::{ProbeConfig, sweep_plan};
 use anychat_top::control::{GroupRegistry, STUB_NAME, SupervisorOptions, resolve_program};
 use anychat_top::keymap::Keymap;
 use anychat_top::layout::{builtin_layouts, resolve_layout};
@@ -43,10 +43,7 @@ fn main() -> color_eyre::Result<ExitCode> {
             let cfg = ProbeConfig {
                 timeout: cli.plan.timeout,
             };
-            let results = runtime.block_on(async {
-                let mut probers = probers(&plan, &cfg);
-                sweep(&mut probers).await
-            });
+            let results = runtime.block_on(sweep_plan(&plan, &cfg));
             let report = Report::new(&plan, &results);
             if json {
                 println!("{}", report.to_json());
@@ -181,10 +178,9 @@ fn dashboard(
     if let Some(text) = notice {
         state.notice(text);
     }
-    let view = ViewContext {
-        theme: Theme::from_env(),
-        help: keymap.help(),
-    };
+    state.ui.utc = cli.ui.utc;
+    let local_zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+    let view = ViewContext::new(Theme::from_env(), keymap.help(), local_zone);
     // The watchdog is a fork of this process: made now, while it has a single thread.
     let groups = if cli.ui.leave_running {
         None

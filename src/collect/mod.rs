@@ -1,5 +1,6 @@
 //! Collectors: probes and scrapers that observe the world and emit [`crate::message::Update`]s.
 
+mod distinct;
 mod grpc_health;
 mod http;
 mod postgres;
@@ -12,6 +13,7 @@ mod watch;
 
 pub mod self_usage;
 pub mod trouble;
+pub use distinct::{DistinctTargets, sweep_plan};
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
 pub use sweep::sweep;
 pub use watch::{ProbeWakeups, SOON, spawn_watchers, spawn_watchers_with_wakeups};

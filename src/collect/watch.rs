@@ -13,7 +13,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use super::prober::{ProbeConfig, Prober, http_client};
+use super::distinct::DistinctTargets;
+use super::prober::{ProbeConfig, Prober};
 use crate::health::ProbeResult;
 use crate::message::Update;
 use crate::plan::{Plan, TargetId};
@@ -60,15 +61,10 @@ pub fn spawn_watchers_with_wakeups(
     interval: Duration,
     tx: mpsc::Sender<Update>,
 ) -> (JoinSet<()>, ProbeWakeups) {
-    let http = http_client(cfg);
-    let probers: Vec<Prober> = plan
-        .targets
-        .iter()
-        .map(|t| Prober::new(t, &http, cfg))
-        .collect();
+    let distinct = DistinctTargets::new(plan, cfg);
     let (wake_tx, wake_rx) = mpsc::unbounded_channel();
     let mut tasks = JoinSet::new();
-    tasks.spawn(collect(probers, interval, wake_rx, tx));
+    tasks.spawn(collect(distinct, interval, wake_rx, tx));
     (tasks, ProbeWakeups { tx: wake_tx })
 }
 
@@ -81,14 +77,20 @@ fn launch(index: usize, mut prober: Prober) -> Probing {
     })
 }
 
-/// The collector loop; ends when `tx` closes.
+/// The collector loop over the distinct checks (a result goes to every target sharing the
+/// check); ends when `tx` closes.
 async fn collect(
-    probers: Vec<Prober>,
+    distinct: DistinctTargets,
     interval: Duration,
     mut wakeups: mpsc::UnboundedReceiver<TargetId>,
     tx: mpsc::Sender<Update>,
 ) {
-    // A target's prober is here while idle, inside its probe while busy.
+    let DistinctTargets {
+        probers,
+        members,
+        prober_of,
+    } = distinct;
+    // A check's prober is here while idle, inside its probe while busy.
     let mut idle: Vec<Option<Prober>> = probers.into_iter().map(Some).collect();
     let mut busy = FuturesUnordered::new();
     let mut ticks = tokio::time::interval(interval);
@@ -118,7 +120,8 @@ async fn collect(
                 next_launch = Some(Instant::now() + SPACING);
             }
             wake = wakeups.recv(), if wakeups_open => match wake {
-                Some(TargetId(index)) if index < idle.len() => {
+                Some(TargetId(target)) if target < prober_of.len() => {
+                    let index = prober_of[target];
                     if !soon.iter().any(|(_, i)| *i == index) {
                         soon.push((Instant::now() + SOON, index));
                     }
@@ -145,10 +148,13 @@ async fn collect(
                     launch_next(&mut queue, &mut idle, &mut busy);
                     next_launch = Some(Instant::now() + SPACING);
                 }
-                let update = Update::HealthChecked { target: TargetId(index), result, at: Instant::now() };
-                // A full channel makes us wait (backpressure); a closed one ends the collector.
-                if tx.send(update).await.is_err() {
-                    return;
+                let at = Instant::now();
+                for &target in &members[index] {
+                    let update = Update::HealthChecked { target, result: result.clone(), at };
+                    // A full channel makes us wait (backpressure); a closed one ends the collector.
+                    if tx.send(update).await.is_err() {
+                        return;
+                    }
                 }
             }
         }

@@ -72,41 +72,68 @@ pub fn serves_loopback(addr: IpAddr) -> bool {
 /// The process listening on `port` on loopback or the wildcard address, if one is visible.
 /// Blocking: reads `/proc`.
 pub fn find_port_owner(port: u16) -> Option<PortOwner> {
-    let inodes: Vec<u64> = ["/proc/net/tcp", "/proc/net/tcp6"]
+    find_port_owners(&[port]).remove(&port).flatten()
+}
+
+/// The owners of several ports in one pass over the socket tables and one walk of `/proc`.
+/// Blocking: reads `/proc`.
+pub fn find_port_owners(ports: &[u16]) -> std::collections::HashMap<u16, Option<PortOwner>> {
+    let sockets: Vec<ListenSocket> = ["/proc/net/tcp", "/proc/net/tcp6"]
         .iter()
         .filter_map(|table| std::fs::read_to_string(table).ok())
         .flat_map(|text| parse_listeners(&text))
-        .filter(|s| s.port == port && s.inode != 0 && serves_loopback(s.addr))
-        .map(|s| s.inode)
+        .filter(|s| ports.contains(&s.port) && s.inode != 0 && serves_loopback(s.addr))
         .collect();
-    if inodes.is_empty() {
-        return None;
-    }
-    let pid = pid_holding(Path::new("/proc"), &inodes)?;
-    Some(PortOwner {
-        pid,
-        command: command_line(Path::new("/proc"), pid),
-    })
+    let inodes: Vec<u64> = sockets.iter().map(|s| s.inode).collect();
+    let holders = if inodes.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        pids_holding(Path::new("/proc"), &inodes)
+    };
+    ports
+        .iter()
+        .map(|&port| {
+            let owner = sockets
+                .iter()
+                .filter(|s| s.port == port)
+                .find_map(|s| holders.get(&s.inode))
+                .map(|&pid| PortOwner {
+                    pid,
+                    command: command_line(Path::new("/proc"), pid),
+                });
+            (port, owner)
+        })
+        .collect()
 }
 
-/// The first process under `proc` with an open fd on one of the socket `inodes`.
-fn pid_holding(proc: &Path, inodes: &[u64]) -> Option<u32> {
-    let mut pids: Vec<u32> = std::fs::read_dir(proc)
-        .ok()?
+/// For each of the socket `inodes` held by a process under `proc`, the lowest such pid.
+fn pids_holding(proc: &Path, inodes: &[u64]) -> std::collections::HashMap<u64, u32> {
+    let mut found = std::collections::HashMap::new();
+    let Ok(dirs) = std::fs::read_dir(proc) else {
+        return found;
+    };
+    let mut pids: Vec<u32> = dirs
         .flatten()
         .filter_map(|d| d.file_name().to_str()?.parse().ok())
         .collect();
     pids.sort_unstable();
-    pids.into_iter().find(|pid| {
+    for pid in pids {
+        if found.len() == inodes.len() {
+            break;
+        }
         let Ok(fds) = std::fs::read_dir(proc.join(pid.to_string()).join("fd")) else {
-            return false;
+            continue;
         };
-        fds.flatten().any(|fd| {
-            std::fs::read_link(fd.path()).is_ok_and(|target| {
-                socket_inode(&target.to_string_lossy()).is_some_and(|i| inodes.contains(&i))
-            })
-        })
-    })
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path())
+                && let Some(inode) = socket_inode(&target.to_string_lossy())
+                && inodes.contains(&inode)
+            {
+                found.entry(inode).or_insert(pid);
+            }
+        }
+    }
+    found
 }
 
 /// The inode of an fd link target `socket:[INODE]`.

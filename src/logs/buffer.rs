@@ -2,14 +2,15 @@
 //!
 //! Each ring is bounded in lines and in bytes, so memory stays bounded whatever a child
 //! writes. The merged ring shares the lines (`Arc`) with the per-service rings; each ring
-//! accounts for the lines it holds, so the total is at most `(entries + 1) × max_bytes`.
-//! Lines are stored raw; escapes are neutralised only when a line is drawn or searched.
+//! accounts for the raw lines it holds, so the total is at most `(entries + 1) × max_bytes`.
+//! Lines are stored raw; a line is rendered (escapes neutralised, zap JSON laid out) the first
+//! time it is drawn or searched, and the rendering is kept with it (at most about as much again).
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::logs::search::find;
-use crate::logs::zap;
+use crate::logs::shown::Shown;
 use crate::message::{LogLine, Stream};
 use crate::plan::EntryId;
 
@@ -36,6 +37,36 @@ pub struct StoredLine {
     pub text: String,
     /// The child wrote more than `MAX_LINE_BYTES` and the rest was discarded.
     pub truncated: bool,
+    /// The line as shown, rendered on first use.
+    shown: OnceLock<Shown>,
+}
+
+impl StoredLine {
+    /// A line as received.
+    pub fn new(entry: EntryId, stream: Stream, text: String, truncated: bool) -> StoredLine {
+        StoredLine {
+            entry,
+            stream,
+            text,
+            truncated,
+            shown: OnceLock::new(),
+        }
+    }
+
+    /// The line as shown: rendered now if it never was, kept for next time.
+    pub fn shown(&self) -> &Shown {
+        self.shown.get_or_init(|| Shown::of(&self.text))
+    }
+
+    /// The rendering, if the line was already rendered.
+    pub fn rendered(&self) -> Option<&Shown> {
+        self.shown.get()
+    }
+
+    /// The text shown (after the time of a structured line), without styles.
+    pub fn display(&self) -> &str {
+        self.shown().text(&self.text)
+    }
 }
 
 /// How many lines a view received and lost.
@@ -158,12 +189,12 @@ impl LogStore {
         ring.skip(skip);
         self.merged.skip(skip);
         for line in lines.into_iter().skip(skip) {
-            let stored = Arc::new(StoredLine {
+            let stored = Arc::new(StoredLine::new(
                 entry,
-                stream: line.stream,
-                text: line.text,
-                truncated: line.truncated,
-            });
+                line.stream,
+                line.text,
+                line.truncated,
+            ));
             ring.push(Arc::clone(&stored));
             self.merged.push(stored);
         }
@@ -242,7 +273,7 @@ impl LogStore {
         }
         self.view(view)
             .enumerate()
-            .filter(|(_, line)| !find(&zap::display_text(&line.text), needle).is_empty())
+            .filter(|(_, line)| !find(line.display(), needle).is_empty())
             .map(|(i, _)| i)
             .collect()
     }
@@ -253,7 +284,7 @@ impl LogStore {
             .lines(entry)
             .rev()
             .take(n)
-            .map(|l| zap::display_text(&l.text).into_owned())
+            .map(|l| l.display().to_string())
             .collect();
         out.reverse();
         out

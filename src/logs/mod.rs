@@ -6,8 +6,10 @@ pub mod ansi;
 pub mod buffer;
 pub mod scroll;
 pub mod search;
+pub mod shown;
 pub mod zap;
 
 pub use buffer::{LogCounts, LogStore, LogView, StoredLine};
 pub use scroll::LogScroll;
 pub use search::LogSearch;
+pub use shown::Shown;

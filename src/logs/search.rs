@@ -4,7 +4,6 @@ use std::collections::VecDeque;
 use std::ops::Range;
 
 use crate::logs::buffer::{LogStore, LogView};
-use crate::logs::zap;
 
 /// Byte ranges of the non-overlapping matches of `needle` in `haystack`.
 ///
@@ -60,7 +59,7 @@ impl LogSearch {
         for number in start..end {
             let index = (number - first) as usize;
             if let Some(line) = store.get(self.view, index)
-                && !find(&zap::display_text(&line.text), &self.needle).is_empty()
+                && !find(line.display(), &self.needle).is_empty()
             {
                 self.matches.push_back(number);
             }

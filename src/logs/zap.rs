@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
@@ -16,14 +18,10 @@ const TIME_KEYS: [&str; 4] = ["ts", "time", "timestamp", "@timestamp"];
 const MESSAGE_KEYS: [&str; 2] = ["msg", "message"];
 const CALLER_KEYS: [&str; 1] = ["caller"];
 
-/// How a line is shown: rendered if it is a structured log line, else with escapes neutralised.
+/// How a line is shown (times in UTC): rendered if it is a structured log line, else with
+/// escapes neutralised.
 pub fn render(raw: &str) -> Vec<Segment> {
     parse(raw).unwrap_or_else(|| ansi::segments(raw))
-}
-
-/// Like [`render`], doing only about `max_chars` characters of work for unstructured lines.
-pub fn render_limited(raw: &str, max_chars: usize) -> Vec<Segment> {
-    parse(raw).unwrap_or_else(|| ansi::segments_limited(raw, max_chars))
 }
 
 /// The text [`render`] shows, without styles (borrowed when the line needs no work).
@@ -99,8 +97,46 @@ impl Out {
     }
 }
 
-/// A structured line rendered, or `None` if `raw` is not a JSON object with a message.
+/// A structured line: when it was written (drawn in the zone the user chose), and the rest
+/// rendered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Structured {
+    pub time: Option<Timestamp>,
+    /// Everything after the time (an unreadable time string comes first, as written).
+    pub segments: Vec<Segment>,
+}
+
+/// A structured line rendered with its time in UTC, or `None` if `raw` is not a JSON object
+/// with a message.
 pub fn parse(raw: &str) -> Option<Vec<Segment>> {
+    let Structured { time, segments } = parse_structured(raw)?;
+    let Some(time) = time else {
+        return Some(segments);
+    };
+    let mut out = vec![Segment {
+        text: clock(time, &TimeZone::UTC),
+        style: SgrStyle {
+            dim: true,
+            ..SgrStyle::default()
+        },
+    }];
+    if !segments.is_empty() {
+        out.push(Segment {
+            text: " ".into(),
+            style: SgrStyle::default(),
+        });
+    }
+    out.extend(segments);
+    Some(out)
+}
+
+/// `HH:MM:SS.mmm` of `time` in `zone`.
+pub fn clock(time: Timestamp, zone: &TimeZone) -> String {
+    zone.to_datetime(time).strftime("%H:%M:%S%.3f").to_string()
+}
+
+/// A structured line taken apart, or `None` if `raw` is not a JSON object with a message.
+pub fn parse_structured(raw: &str) -> Option<Structured> {
     let trimmed = raw.trim();
     if !trimmed.starts_with('{') || !trimmed.ends_with('}') {
         return None;
@@ -120,8 +156,11 @@ pub fn parse(raw: &str) -> Option<Vec<Segment>> {
     let plain = SgrStyle::default();
     let dim = SgrStyle { dim: true, ..plain };
     let mut out = Out::default();
-    if let Some(time) = time.as_ref().and_then(clock) {
-        out.push(&time, dim);
+    let stamp = time.as_ref().and_then(timestamp);
+    if stamp.is_none()
+        && let Some(Value::String(written)) = &time
+    {
+        out.push(&ansi::plain(written), dim);
         out.push(" ", plain);
     }
     if let Some(level) = level.as_ref().and_then(level_name) {
@@ -146,7 +185,10 @@ pub fn parse(raw: &str) -> Option<Vec<Segment>> {
         out.push(" ", plain);
         out.push(&format!("({})", field_value(&caller)), dim);
     }
-    Some(out.0)
+    Some(Structured {
+        time: stamp,
+        segments: out.0,
+    })
 }
 
 fn level_name(v: &Value) -> Option<String> {
@@ -183,11 +225,9 @@ fn field_value(v: &Value) -> String {
     }
 }
 
-// Timestamps are shown as UTC time of day: no time-zone database is needed, and the lines of
-// every service (whatever zone each logs in) line up with one another.
-
-/// `HH:MM:SS.mmm` (UTC) from epoch seconds/millis/micros/nanos or an RFC 3339 string.
-fn clock(v: &Value) -> Option<String> {
+/// When a line was written: epoch seconds/millis/micros/nanos, or an RFC 3339 string (also with
+/// `+0800`-style offsets, as zap's ISO 8601 encoder writes them, and a space for `T`).
+fn timestamp(v: &Value) -> Option<Timestamp> {
     match v {
         Value::Number(n) => {
             let x = n.as_f64()?;
@@ -198,71 +238,31 @@ fn clock(v: &Value) -> Option<String> {
                 a if a < 1e17 => x / 1e3,
                 _ => x / 1e6,
             };
-            Some(clock_of_millis(millis.round() as i64))
+            Timestamp::from_millisecond(millis.round() as i64).ok()
         }
-        Value::String(s) => Some(rfc3339_clock(s).unwrap_or_else(|| ansi::plain(s))),
+        Value::String(s) => rfc3339(s),
         _ => None,
     }
 }
 
-fn clock_of_millis(millis: i64) -> String {
-    let ms = millis.rem_euclid(86_400_000);
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000
-    )
-}
-
-/// `2024-11-25T13:00:00.123+01:00` → `12:00:00.123`; also `Z`, `+0100` and a space for `T`.
-fn rfc3339_clock(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    if b.len() < 19 || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
+/// An RFC 3339 instant, lenient about the `T` and the offset's colon.
+fn rfc3339(s: &str) -> Option<Timestamp> {
+    if let Ok(t) = s.parse::<Timestamp>() {
+        return Some(t);
     }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let d = b.get(r)?;
-        d.iter().all(u8::is_ascii_digit).then(|| {
-            d.iter()
-                .fold(0i64, |acc, &c| acc * 10 + i64::from(c - b'0'))
-        })
-    };
-    if b[13] != b':' || b[16] != b':' {
-        return None;
+    let mut fixed = s.to_string();
+    if fixed.as_bytes().get(10) == Some(&b' ') {
+        fixed.replace_range(10..11, "T");
     }
-    let (h, m, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let mut i = 19;
-    let mut millis = 0;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
+    // `+0800` → `+08:00`.
+    let b = fixed.as_bytes();
+    if b.len() >= 5 {
+        let tail = &b[b.len() - 5..];
+        if matches!(tail[0], b'+' | b'-') && tail[1..].iter().all(u8::is_ascii_digit) {
+            fixed.insert(fixed.len() - 2, ':');
         }
-        let frac = &b[start..i];
-        millis = (0..3).fold(0, |acc, k| {
-            acc * 10 + frac.get(k).map_or(0, |&c| i64::from(c - b'0'))
-        });
     }
-    let offset_min = match b.get(i) {
-        None | Some(b'Z' | b'z') => 0,
-        Some(&sign @ (b'+' | b'-')) => {
-            let oh = num(i + 1..i + 3)?;
-            let om_at = if b.get(i + 3) == Some(&b':') {
-                i + 4
-            } else {
-                i + 3
-            };
-            let om = num(om_at..om_at + 2)?;
-            let off = oh * 60 + om;
-            if sign == b'-' { -off } else { off }
-        }
-        Some(_) => return None,
-    };
-    let local = ((h * 60 + m) * 60 + sec) * 1000 + millis;
-    Some(clock_of_millis(local - offset_min * 60_000))
+    fixed.parse::<Timestamp>().ok()
 }
 
 #[cfg(test)]
@@ -312,6 +312,30 @@ mod tests {
         );
         // An unparseable time is shown as written.
         assert_eq!(text(r#"{"time":"yesterday","msg":"m"}"#), "yesterday m");
+        // zap's ISO 8601 encoder: an offset without a colon.
+        assert_eq!(
+            text(r#"{"ts":"2026-12-01T22:00:31.123+0800","msg":"m"}"#),
+            "14:00:31.123 m"
+        );
+        assert_eq!(
+            text(r#"{"ts":"2026-12-01 22:00:31-0130","msg":"m"}"#),
+            "23:30:31.000 m"
+        );
+    }
+
+    #[test]
+    fn times_are_drawn_in_the_chosen_zone() {
+        let line = r#"{"level":"info","ts":"2026-12-01T22:00:31.123+0800","msg":"hello"}"#;
+        let s = parse_structured(line).unwrap();
+        let time = s.time.unwrap();
+        let shanghai = TimeZone::get("Asia/Shanghai").unwrap();
+        assert_eq!(
+            clock(time, &shanghai),
+            "22:00:31.123",
+            "the time as written"
+        );
+        assert_eq!(clock(time, &TimeZone::UTC), "14:00:31.123");
+        assert_eq!(ansi::text_of(&s.segments), "INFO  hello");
     }
 
     #[test]

@@ -62,9 +62,21 @@ impl State {
         });
     }
 
-    /// Bring derived log data up to date before a frame is drawn (new lines scanned once).
+    /// Bring derived log data up to date before a frame is drawn: new lines scanned once by
+    /// the search, and the lines the panel will show rendered (once each; kept with the line).
     pub fn before_draw(&mut self) {
         let view = self.log_view();
+        if self.layout().panels().contains(&PanelKind::Logs) {
+            let window = self
+                .ui
+                .log_scroll
+                .window(&self.logs, view, self.log_height());
+            for index in window {
+                if let Some(line) = self.logs.get(view, index) {
+                    line.shown();
+                }
+            }
+        }
         match &mut self.ui.log_search {
             Some(search) if search.view == view => search.refresh(&self.logs),
             Some(_) => self.research(),

@@ -419,6 +419,7 @@ impl State {
         }
         match action {
             Action::MergedLogs => self.toggle_merged(),
+            Action::ToggleUtc => self.ui.utc = !self.ui.utc,
             Action::Quit => self.ui.quit = true,
             Action::Up => self.move_selection(-1),
             Action::Down => self.move_selection(1),

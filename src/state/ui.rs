@@ -53,6 +53,8 @@ pub struct Ui {
     /// What `/` typed in the logs panel searches for.
     pub log_needle: String,
     pub log_search: Option<LogSearch>,
+    /// Log times in UTC instead of the local zone.
+    pub utc: bool,
 }
 
 impl Default for Ui {
@@ -71,6 +73,7 @@ impl Default for Ui {
             log_scroll: LogScroll::Follow,
             log_needle: String::new(),
             log_search: None,
+            utc: false,
         }
     }
 }

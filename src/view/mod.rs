@@ -7,6 +7,7 @@ pub mod theme;
 #[cfg(test)]
 mod tests;
 
+use jiff::tz::TimeZone;
 use ratatui::Frame;
 
 use crate::layout::PanelKind;
@@ -24,11 +25,50 @@ pub struct ViewContext {
     pub theme: Theme,
     /// Help overlay lines from the keymap.
     pub help: Vec<(String, &'static str)>,
+    /// The local time zone (from `TZ` or the system's) and its name for titles.
+    pub local_zone: TimeZone,
+    pub local_zone_label: String,
+}
+
+impl ViewContext {
+    /// A context drawing times in `zone` (tests pass UTC; the dashboard the system's zone).
+    pub fn new(theme: Theme, help: Vec<(String, &'static str)>, zone: TimeZone) -> ViewContext {
+        let label = zone_label(&zone);
+        ViewContext {
+            theme,
+            help,
+            local_zone: zone,
+            local_zone_label: label,
+        }
+    }
+}
+
+/// A short name for a zone: its abbreviation now (`CST`, `CET`), or its offset (`UTC+08`).
+pub fn zone_label(zone: &TimeZone) -> String {
+    let now = jiff::Timestamp::now();
+    let info = zone.to_offset_info(now);
+    let abbreviation = info.abbreviation();
+    if abbreviation.is_empty() || abbreviation.starts_with(['+', '-']) {
+        let seconds = info.offset().seconds();
+        let (sign, abs) = if seconds < 0 {
+            ('-', -seconds)
+        } else {
+            ('+', seconds)
+        };
+        if abs % 3600 == 0 {
+            format!("UTC{sign}{:02}", abs / 3600)
+        } else {
+            format!("UTC{sign}{:02}:{:02}", abs / 3600, abs % 3600 / 60)
+        }
+    } else {
+        abbreviation.to_string()
+    }
 }
 
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
     let theme = ctx.theme;
+    let utc = TimeZone::UTC;
     let buf = frame.buffer_mut();
     for (kind, area) in state.areas() {
         match kind {
@@ -46,6 +86,12 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
                 search: state.ui.log_search.as_ref(),
                 focused: state.ui.focus == PanelKind::Logs,
                 theme,
+                zone: if state.ui.utc { &utc } else { &ctx.local_zone },
+                zone_label: if state.ui.utc {
+                    "UTC"
+                } else {
+                    &ctx.local_zone_label
+                },
             })
                 .render_to(area, buf),
         }

@@ -46,10 +46,11 @@ fn scene() -> State {
 }
 
 fn ctx(color: bool) -> ViewContext {
-    ViewContext {
-        theme: Theme { color },
-        help: Keymap::default_keymap().help(),
-    }
+    ViewContext::new(
+        Theme { color },
+        Keymap::default_keymap().help(),
+        jiff::tz::TimeZone::UTC,
+    )
 }
 
 fn text(buf: &Buffer) -> String {

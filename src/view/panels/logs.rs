@@ -8,13 +8,14 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
-use crate::logs::ansi::{Segment, SgrColor, SgrStyle, text_of};
+use crate::logs::ansi::{SgrColor, SgrStyle};
 use crate::logs::search::find;
 use crate::logs::{LogScroll, LogSearch, LogStore, LogView, StoredLine, zap};
 use crate::message::MAX_LINE_BYTES;
 use crate::plan::{EntryId, Plan};
 use crate::state::Severity;
 use crate::view::theme::Theme;
+use jiff::tz::TimeZone;
 
 /// Widest service-name column in the merged view.
 const MAX_NAME_WIDTH: usize = 16;
@@ -38,6 +39,9 @@ pub struct LogsPanel<'a> {
     pub search: Option<&'a LogSearch>,
     pub focused: bool,
     pub theme: Theme,
+    /// The zone times are drawn in, and its name for the title.
+    pub zone: &'a TimeZone,
+    pub zone_label: &'a str,
 }
 
 impl LogsPanel<'_> {
@@ -51,7 +55,7 @@ impl LogsPanel<'_> {
             LogView::Entry(id) => self.name(id).to_string(),
             LogView::Merged => "all services".to_string(),
         };
-        let mut spans = vec![Span::raw(format!(" Logs: {name} · "))];
+        let mut spans = vec![Span::raw(format!(" Logs: {name} · {} · ", self.zone_label))];
         spans.push(match self.scroll {
             LogScroll::Follow => Span::styled("follow", t.accent()),
             LogScroll::At { .. } => {
@@ -87,47 +91,58 @@ impl LogsPanel<'_> {
                 service_style(&name, t),
             ));
         }
+        let shown = line.shown();
+        if let Some(time) = shown.time {
+            spans.push(Span::styled(zap::clock(time, self.zone), t.dim()));
+            spans.push(Span::raw(" "));
+        }
+        let text = shown.text(&line.text);
         // Enough characters to fill the row, whatever their width.
         let budget = 2 * width + 16;
-        let segments = zap::render_limited(&line.text, budget);
+        let end = text
+            .char_indices()
+            .nth(budget)
+            .map_or(text.len(), |(i, _)| i);
         let needle = self.search.map_or("", |s| s.needle.as_str());
-        let matches = find(&text_of(&segments), needle);
-        let mut at = 0;
-        for seg in segments {
-            let base = sgr_style(seg.style, t);
-            for (piece, hit) in split_at_matches(&seg, at, &matches) {
+        let matches = find(text, needle);
+        for (run, style) in shown.runs(&line.text) {
+            if run.start >= end {
+                break;
+            }
+            let run = run.start..run.end.min(end);
+            let base = sgr_style(style, t);
+            for (piece, hit) in split_at_matches(text, run, &matches) {
                 let style = if hit {
                     base.add_modifier(Modifier::REVERSED)
                 } else {
                     base
                 };
-                spans.push(Span::styled(piece, style));
+                spans.push(Span::styled(piece.to_string(), style));
             }
-            at += seg.text.len();
         }
         Line::from(spans)
     }
 }
 
-/// The text of `seg` (starting at byte `at` of the line) in pieces, each inside or outside a match.
-fn split_at_matches(
-    seg: &Segment,
-    at: usize,
+/// The bytes `run` of `text` in pieces, each inside or outside a match.
+fn split_at_matches<'t>(
+    text: &'t str,
+    run: std::ops::Range<usize>,
     matches: &[std::ops::Range<usize>],
-) -> Vec<(String, bool)> {
-    let end = at + seg.text.len();
+) -> Vec<(&'t str, bool)> {
+    let (at, end) = (run.start, run.end);
     let mut pieces = Vec::new();
     let mut pos = at;
     for m in matches.iter().filter(|m| m.start < end && m.end > at) {
         let (s, e) = (m.start.max(at), m.end.min(end));
         if s > pos {
-            pieces.push((seg.text[pos - at..s - at].to_string(), false));
+            pieces.push((&text[pos..s], false));
         }
-        pieces.push((seg.text[s - at..e - at].to_string(), true));
+        pieces.push((&text[s..e], true));
         pos = e;
     }
     if pos < end {
-        pieces.push((seg.text[pos - at..].to_string(), false));
+        pieces.push((&text[pos..end], false));
     }
     pieces
 }
@@ -335,8 +350,12 @@ mod tests {
             search: None,
             focused: true,
             theme: Theme { color: true },
+            zone: &UTC,
+            zone_label: "UTC",
         }
     }
+
+    static UTC: TimeZone = TimeZone::UTC;
 
     fn draw(p: &LogsPanel, (w, h): (u16, u16)) -> (Buffer, String) {
         let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
@@ -357,7 +376,10 @@ mod tests {
         store.push(AUTH, lines((0..60).map(zap_line)), 0);
         for size in SIZES {
             let (_, text) = draw(&panel(&store, &plan, LogView::Entry(AUTH)), size);
-            assert!(text.contains(" Logs: auth-service · follow "), "{text}");
+            assert!(
+                text.contains(" Logs: auth-service · UTC · follow "),
+                "{text}"
+            );
             // The newest line (59: 12:00:14.750) is on the last row inside the border.
             let rows: Vec<&str> = text.lines().collect();
             assert!(
@@ -366,6 +388,29 @@ mod tests {
             );
             insta::assert_snapshot!(format!("follow_zap_{}x{}", size.0, size.1), text);
         }
+    }
+
+    #[test]
+    fn times_are_drawn_in_the_zone_given_with_its_name() {
+        let plan = plan();
+        let mut store = LogStore::new(2, 1000);
+        let line = r#"{"level":"info","ts":"2026-12-01T22:00:31.123+0800","msg":"hello"}"#;
+        store.push(AUTH, lines([line.to_string()]), 0);
+        let shanghai = TimeZone::get("Asia/Shanghai").unwrap();
+        let mut p = panel(&store, &plan, LogView::Entry(AUTH));
+        p.zone = &shanghai;
+        p.zone_label = "CST";
+        let (_, text) = draw(&p, (80, 6));
+        assert!(
+            text.contains(" Logs: auth-service · CST · follow "),
+            "{text}"
+        );
+        assert!(
+            text.contains("│22:00:31.123 INFO  hello"),
+            "as written: {text}"
+        );
+        let (_, text) = draw(&panel(&store, &plan, LogView::Entry(AUTH)), (80, 6));
+        assert!(text.contains("│14:00:31.123 INFO  hello"), "in UTC: {text}");
     }
 
     #[test]
@@ -384,7 +429,10 @@ mod tests {
         }
         for size in SIZES {
             let (buf, text) = draw(&panel(&store, &plan, LogView::Merged), size);
-            assert!(text.contains(" Logs: all services · follow "), "{text}");
+            assert!(
+                text.contains(" Logs: all services · UTC · follow "),
+                "{text}"
+            );
             assert!(
                 text.contains("│gateway-service GET /api/v1/users/27 200 327µs"),
                 "{text}"
