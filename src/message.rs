@@ -14,6 +14,11 @@ pub enum Update {
         result: ProbeResult,
         at: Instant,
     },
+    /// Probes of several targets that found what their last probe found (one wake-up for a
+    /// round of unchanged results).
+    HealthBatch {
+        results: Vec<(TargetId, ProbeResult, Instant)>,
+    },
     /// The supervisor spawned the entry's command.
     ProcessStarted {
         entry: EntryId,

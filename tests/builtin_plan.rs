@@ -162,7 +162,9 @@ fn start_all_on_the_built_in_plan_with_a_foreign_process_on_the_metrics_port() {
     std::thread::sleep(Duration::from_secs(10));
     let (cpu, wall) = (cpu_time(top[0]) - cpu0, t0.elapsed());
     let percent = 100.0 * cpu.as_secs_f64() / wall.as_secs_f64();
-    println!("built-in plan, 20 entries up, foreign metrics listener: dashboard CPU {percent:.2} % of a core over {wall:?}");
+    println!(
+        "built-in plan, 20 entries up, foreign metrics listener: dashboard CPU {percent:.2} % of a core over {wall:?}"
+    );
     assert!(
         percent < MAX_CPU_PERCENT,
         "the dashboard burns {percent:.2} % of a core"

@@ -28,7 +28,11 @@ impl TroubleLayer {
 /// already installed (then events go wherever that one sends them).
 pub fn install(updates: mpsc::Sender<Update>) -> bool {
     use tracing_subscriber::layer::SubscriberExt;
-    let subscriber = tracing_subscriber::registry().with(TroubleLayer::new(updates));
+    // Only WARN and ERROR callsites are enabled at all: the libraries' debug and trace events
+    // (h2, hyper, tonic emit many per request) then cost nothing.
+    let layer =
+        TroubleLayer::new(updates).with_filter(tracing_subscriber::filter::LevelFilter::WARN);
+    let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::set_global_default(subscriber).is_ok()
 }
 

@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::distinct::DistinctTargets;
 use super::prober::{ProbeConfig, Prober};
-use crate::health::ProbeResult;
+use crate::health::{ProbeResult, ProbeState};
 use crate::message::Update;
 use crate::plan::{Plan, TargetId};
 
@@ -27,6 +27,11 @@ pub const SPACING: Duration = Duration::from_millis(2);
 
 /// Delay of a probe asked for out of turn (a service is starting or has just exited).
 pub const SOON: Duration = Duration::from_millis(100);
+
+/// Results that change nothing (the same state as the last one) are sent together, at the end
+/// of the round or this long after the first of them: one wake-up of the loop per round instead
+/// of one per target. A changed state is sent at once.
+pub const BATCH_WINDOW: Duration = Duration::from_millis(250);
 
 /// Asks the collector to probe a target [`SOON`] instead of at the next interval.
 #[derive(Debug, Clone)]
@@ -101,6 +106,10 @@ async fn collect(
     // Targets of the current round not launched yet, and when the next may go regardless.
     let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
     let mut next_launch: Option<Instant> = None;
+    // The state each check reported last, and unchanged results waiting to go together.
+    let mut last: Vec<Option<ProbeState>> = vec![None; idle.len()];
+    let mut batch: Vec<(TargetId, ProbeResult, Instant)> = Vec::new();
+    let mut flush_at: Option<Instant> = None;
     loop {
         let next_soon = soon.iter().map(|(at, _)| *at).min();
         tokio::select! {
@@ -141,6 +150,12 @@ async fn collect(
                     false
                 });
             }
+            () = sleep_until(flush_at) => {
+                flush_at = None;
+                if flush(&mut batch, &tx).await.is_err() {
+                    return;
+                }
+            }
             Some((index, prober, result)) = busy.next() => {
                 idle[index] = Some(prober);
                 // The previous probe answered: the next one of the round can go now.
@@ -149,16 +164,49 @@ async fn collect(
                     next_launch = Some(Instant::now() + SPACING);
                 }
                 let at = Instant::now();
-                for &target in &members[index] {
-                    let update = Update::HealthChecked { target, result: result.clone(), at };
-                    // A full channel makes us wait (backpressure); a closed one ends the collector.
-                    if tx.send(update).await.is_err() {
+                let changed = last[index] != Some(result.state);
+                last[index] = Some(result.state);
+                if changed {
+                    // In order: what waited goes first, then the news, at once.
+                    flush_at = None;
+                    if flush(&mut batch, &tx).await.is_err() {
+                        return;
+                    }
+                    for &target in &members[index] {
+                        let update = Update::HealthChecked { target, result: result.clone(), at };
+                        // A full channel makes us wait (backpressure); a closed one ends the collector.
+                        if tx.send(update).await.is_err() {
+                            return;
+                        }
+                    }
+                } else {
+                    batch.extend(members[index].iter().map(|&t| (t, result.clone(), at)));
+                    flush_at.get_or_insert(at + BATCH_WINDOW);
+                }
+                // The round is over: send what waited.
+                if queue.is_empty() && busy.is_empty() && !batch.is_empty() {
+                    flush_at = None;
+                    if flush(&mut batch, &tx).await.is_err() {
                         return;
                     }
                 }
             }
         }
     }
+}
+
+/// Send the waiting unchanged results as one update (nothing when there are none).
+async fn flush(
+    batch: &mut Vec<(TargetId, ProbeResult, Instant)>,
+    tx: &mpsc::Sender<Update>,
+) -> Result<(), ()> {
+    if batch.is_empty() {
+        return Ok(());
+    }
+    let results = std::mem::take(batch);
+    tx.send(Update::HealthBatch { results })
+        .await
+        .map_err(|_| ())
 }
 
 /// Launch the first queued target that is idle.

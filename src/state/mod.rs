@@ -284,6 +284,13 @@ impl State {
                 self.cosmetic = true;
                 false
             }
+            Update::HealthBatch { results } => {
+                let mut changed = false;
+                for (target, result, at) in results {
+                    changed |= self.apply_fact(Update::HealthChecked { target, result, at });
+                }
+                changed
+            }
             Update::SelfUsageMeasured {
                 cpu_percent,
                 rss_bytes,

@@ -497,3 +497,36 @@ fn the_logs_panel_scrolls_searches_and_merges() {
     s.handle(Action::Back);
     assert!(s.ui.log_search.is_none());
 }
+
+#[test]
+fn a_batch_of_results_is_applied_like_the_results_one_by_one() {
+    let t0 = Instant::now();
+    let mut one_by_one = demo_state(t0);
+    let mut batched = demo_state(t0);
+    all_up(&mut one_by_one, t0);
+    all_up(&mut batched, t0);
+    let t1 = t0 + Duration::from_secs(1);
+    let results: Vec<(TargetId, ProbeResult, Instant)> = (0..batched.plan.targets.len())
+        .map(|i| {
+            let r = ProbeResult::new(
+                ProbeState::Up,
+                Duration::from_micros(900 + i as u64),
+                "HTTP 200",
+            );
+            (TargetId(i), r, t1)
+        })
+        .collect();
+    for (target, result, at) in results.clone() {
+        one_by_one.apply(Update::HealthChecked { target, result, at });
+    }
+    batched.apply(Update::HealthBatch { results });
+    for i in 0..batched.plan.targets.len() {
+        let (a, b) = (&one_by_one.targets[i], &batched.targets[i]);
+        assert_eq!(a.state, b.state);
+        assert_eq!(
+            a.last.as_ref().map(|r| r.latency),
+            b.last.as_ref().map(|r| r.latency)
+        );
+    }
+    assert_eq!(batched.counts(), (20, 0));
+}

@@ -75,18 +75,29 @@ async fn watchers_report_every_target_and_stop_with_the_receiver() {
     let mut tasks = spawn_watchers(&plan, &cfg, Duration::from_millis(50), tx);
     let mut seen = [0usize; 2];
     let deadline = Instant::now() + Duration::from_secs(5);
+    let mut batches = 0;
     while seen.iter().any(|&n| n < 3) && Instant::now() < deadline {
-        let Some(Update::HealthChecked { target, result, .. }) = rx.recv().await else {
-            panic!("watchers stopped early");
+        // The first result of a target comes alone; unchanged ones after it, together.
+        let results = match rx.recv().await {
+            Some(Update::HealthChecked { target, result, .. }) => vec![(target, result)],
+            Some(Update::HealthBatch { results }) => {
+                batches += 1;
+                results.into_iter().map(|(t, r, _)| (t, r)).collect()
+            }
+            Some(other) => panic!("unexpected {other:?}"),
+            None => panic!("watchers stopped early"),
         };
-        let expected = match target {
-            TargetId(0) => (ProbeState::Up, "connected"),
-            TargetId(1) => (ProbeState::Unhealthy, "HTTP 503"),
-            other => panic!("unknown target {other:?}"),
-        };
-        assert_eq!((result.state, result.detail.as_str()), expected);
-        seen[target.0] += 1;
+        for (target, result) in results {
+            let expected = match target {
+                TargetId(0) => (ProbeState::Up, "connected"),
+                TargetId(1) => (ProbeState::Unhealthy, "HTTP 503"),
+                other => panic!("unknown target {other:?}"),
+            };
+            assert_eq!((result.state, result.detail.as_str()), expected);
+            seen[target.0] += 1;
+        }
     }
+    assert!(batches >= 1, "unchanged results come in batches");
     assert!(seen.iter().all(|&n| n >= 3), "updates per target: {seen:?}");
     assert_eq!(http.accepted(), 1, "watcher reuses its HTTP connection");
 
