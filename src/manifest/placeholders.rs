@@ -154,7 +154,11 @@ fn is_placeholder_syntax(key: &str) -> bool {
 pub fn misspelt(key: &str) -> Option<&'static str> {
     let lower = key.to_ascii_lowercase();
     if lower != key && (KNOWN.contains(&lower.as_str()) || lower.starts_with("port:")) {
-        return KNOWN.iter().copied().find(|k| *k == lower).or(Some("port:LABEL"));
+        return KNOWN
+            .iter()
+            .copied()
+            .find(|k| *k == lower)
+            .or(Some("port:LABEL"));
     }
     KNOWN.iter().copied().find(|known| {
         let allowed = if known.len() <= 4 { 1 } else { 2 };
@@ -173,8 +177,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -248,24 +252,42 @@ mod tests {
 
     #[test]
     fn doubled_braces_around_a_known_name_are_literal() {
-        assert_eq!(sub("{{http_port}}={http_port}").unwrap(), "{http_port}=18001");
+        assert_eq!(
+            sub("{{http_port}}={http_port}").unwrap(),
+            "{http_port}=18001"
+        );
         assert_eq!(sub("{{port:grpc}}").unwrap(), "{port:grpc}");
         // Not around a known name: left alone, both braces (Go templates keep working).
         assert_eq!(sub("{{print}}").unwrap(), "{{print}}");
-        assert_eq!(sub("-f '{{.State.Status}}'").unwrap(), "-f '{{.State.Status}}'");
+        assert_eq!(
+            sub("-f '{{.State.Status}}'").unwrap(),
+            "-f '{{.State.Status}}'"
+        );
     }
 
     #[test]
     fn misspelt_and_missing_placeholders_are_errors_naming_the_token() {
         for (text, token, hint) in [
-            ("--port={http_prot}", "{http_prot}", "did you mean {http_port}"),
+            (
+                "--port={http_prot}",
+                "{http_prot}",
+                "did you mean {http_port}",
+            ),
             ("{htp_port}", "{htp_port}", "did you mean {http_port}"),
             ("{HTTP_PORT}", "{HTTP_PORT}", "did you mean {http_port}"),
             ("{nam}", "{nam}", "did you mean {name}"),
             ("{prot:grpc}", "{prot:grpc}", "did you mean {port:LABEL}"),
             ("{metrics_port}", "{metrics_port}", "has no metrics port"),
-            ("{port:redis}", "{port:redis}", "has no redis port (its ports: http, grpc)"),
-            ("{port:ghost/grpc}", "{port:ghost/grpc}", "no entry named \"ghost\""),
+            (
+                "{port:redis}",
+                "{port:redis}",
+                "has no redis port (its ports: http, grpc)",
+            ),
+            (
+                "{port:ghost/grpc}",
+                "{port:ghost/grpc}",
+                "no entry named \"ghost\"",
+            ),
         ] {
             let e = sub(text).unwrap_err();
             assert_eq!(e.token, token, "{text}");

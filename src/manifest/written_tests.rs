@@ -67,8 +67,8 @@ fn a_grpc_only_service_and_a_worker_without_ports_load() {
 fn infra_without_ports_is_still_rejected_and_category_is_optional() {
     let e = err_of("[[infra]]\nname = \"x\"\nports = []\n");
     assert!(e.message.contains("\"x\" has no ports to probe"), "{e}");
-    let plan = plan_of("[[infra]]\nname = \"x\"\nports = [{ port = 6380, probe = \"redis\" }]\n")
-        .unwrap();
+    let plan =
+        plan_of("[[infra]]\nname = \"x\"\nports = [{ port = 6380, probe = \"redis\" }]\n").unwrap();
     assert_eq!(plan.entries[0].group, "infrastructure");
 }
 
@@ -130,7 +130,10 @@ fn a_remote_entry_is_probed_on_its_host_and_never_started() {
     assert_eq!((e.line, e.column), (5, 12), "{e}");
     assert!(e.message.contains("never starts them"), "{e}");
     let e = err_of("[[service]]\nname = \"far\"\nhost = \"10.0.0.9\"\n");
-    assert!(e.message.contains("no ports to probe on its remote host"), "{e}");
+    assert!(
+        e.message.contains("no ports to probe on its remote host"),
+        "{e}"
+    );
 }
 
 #[test]
