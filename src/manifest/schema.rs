@@ -16,6 +16,9 @@ pub struct ManifestFile {
     pub service: Vec<ServiceSpec>,
     #[serde(default)]
     pub infra: Vec<InfraSpec>,
+    /// Environment of every `[[service]]` of this file (a service's own `env` wins).
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<String>>,
 }
 
 /// Group of a service whose manifest names none.

@@ -141,7 +141,17 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
     let mut raw = Vec::new();
     for (src, source) in sources.iter().enumerate() {
         let file = parse(source)?;
-        raw.extend(file.service.into_iter().map(|s| from_service(src, s)));
+        let shared = file.env;
+        raw.extend(file.service.into_iter().map(|s| {
+            let mut entry = from_service(src, s);
+            for (key, value) in &shared {
+                entry
+                    .env
+                    .entry(key.clone())
+                    .or_insert_with(|| value.clone());
+            }
+            entry
+        }));
         raw.extend(file.infra.into_iter().map(|s| from_infra(src, s)));
     }
     let err = |e: &RawEntry, at: usize, msg: String| ManifestError::at(&sources[e.src], at, msg);

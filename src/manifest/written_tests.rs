@@ -192,3 +192,31 @@ fn another_entrys_port_is_a_placeholder_after_the_offset() {
     assert!(e.message.contains("\"auth\" has no metrics port"), "{e}");
     assert_eq!((e.line, e.column), (4, 37), "{e}");
 }
+
+#[test]
+fn a_top_level_env_reaches_every_service_and_their_own_env_wins() {
+    let text = "[env]\nAUTH_GRPC_ADDR = \"localhost:{port:auth/grpc}\"\nLOG_LEVEL = \"info\"\nOWN = \"{name}:{http_port}\"\n\n\
+                [[service]]\nname = \"auth\"\nhttp_port = 8001\ngrpc_port = 9001\n\n\
+                [[service]]\nname = \"user\"\nhttp_port = 8002\nenv = { LOG_LEVEL = \"debug\" }\n";
+    let plan = build_plan(
+        &[src(text)],
+        &PlanOptions {
+            port_offset: 10,
+            root: None,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let env = |i: usize, k: &str| plan.entries[i].env.get(k).cloned();
+    assert_eq!(env(0, "AUTH_GRPC_ADDR").as_deref(), Some("localhost:9011"));
+    assert_eq!(env(1, "AUTH_GRPC_ADDR").as_deref(), Some("localhost:9011"));
+    assert_eq!(env(0, "LOG_LEVEL").as_deref(), Some("info"));
+    assert_eq!(env(1, "LOG_LEVEL").as_deref(), Some("debug"));
+    assert_eq!(
+        env(1, "OWN").as_deref(),
+        Some("user:8012"),
+        "placeholders are each service's"
+    );
+    let e = err_of("[env]\nX = \"{grpc_port}\"\n\n[[service]]\nname = \"w\"\n");
+    assert_eq!((e.line, e.column), (2, 6), "{e}");
+    assert!(e.message.contains("\"w\" has no grpc port"), "{e}");
+}
