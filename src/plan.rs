@@ -61,7 +61,7 @@ pub struct Entry {
 }
 
 /// Host names that mean "this machine": entries on them may be supervised.
-pub const LOCAL_HOSTS: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
+pub const LOCAL_HOSTS: [&str; 4] = ["127.0.0.1", "localhost", "::1", "0.0.0.0"];
 
 impl Entry {
     /// Whether the entry lives on another host: probed, never supervised.

@@ -155,3 +155,23 @@ async fn a_remote_entry_is_probed_on_its_host_not_on_ours() {
     }
     assert!(!wait_for_port(port, Duration::from_millis(100)).await);
 }
+
+/// The README's smallest manifest (this branch's section is in notes/README-checkout.md;
+/// point the path at README.md once the section is pasted there).
+#[test]
+fn the_smallest_manifest_of_the_readme_loads() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("notes/README-checkout.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (_, after) = text
+        .split_once("The smallest manifest")
+        .expect("the README shows the smallest manifest");
+    let (_, block) = after.split_once("```toml\n").expect("in a toml block");
+    let (block, _) = block.split_once("```").expect("a closed block");
+    let plan = plan(block);
+    assert_eq!(plan.entries.len(), 1, "{block}");
+    let e = &plan.entries[0];
+    assert_eq!(e.group, "other");
+    assert!(!e.command.is_empty());
+    assert_eq!(e.targets.len(), 1);
+    assert_eq!(plan.targets[0].label, "http");
+}

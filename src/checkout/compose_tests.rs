@@ -197,6 +197,11 @@ proptest::proptest! {
     }
 
     #[test]
+    fn any_compose_text_reads_without_panicking(text in "(services:\n)?( {0,4}([a-z_]{1,8}:|-)( \"?[0-9a-z:$/{}.-]{0,12}\"?)?\n){0,20}") {
+        let _ = ComposeFacts::parse(&text, Path::new("compose.yml"), "d", &BTreeMap::new());
+    }
+
+    #[test]
     fn interpolation_never_panics(text in "[$a-zA-Z_{}:\\-?]{0,24}") {
         let _ = interpolate(&text, &BTreeMap::new());
     }

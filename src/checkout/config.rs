@@ -354,6 +354,12 @@ mod tests {
         }
 
         #[test]
+        fn any_config_text_reads_without_panicking(text in "( {0,4}([a-z_]{1,8}:|-)( [$]?[{]?[A-Za-z0-9:/._-]{0,14}[}]?)?\n){0,20}") {
+            let facts = ConfigFacts::parse(&text, &BTreeMap::new());
+            let _ = facts.peers();
+        }
+
+        #[test]
         fn resolving_never_panics(raw in "(\\$\\{)?[A-Z_:}{a-z0-9]{0,20}\\}?") {
             let _ = resolve(&raw, &BTreeMap::new());
         }

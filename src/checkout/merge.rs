@@ -3,13 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use toml::Spanned;
 
 use super::compose::ComposeFacts;
 use super::config::ConfigFacts;
-use super::drift::{Drift, DriftKind, age_between};
+use super::drift::{Drift, DriftKind};
 use super::go_main::default_for;
 use super::render::{EnvVar, InfraModel, ServiceModel};
 use super::scan::{Binary, CmdService, Scan};
@@ -20,9 +19,6 @@ pub const RENAMES: [(&str, &str); 2] = [
     ("session-service", "conversation-service"),
     ("rtc-service", "calling-service"),
 ];
-
-/// What a service says when it can be neither run from `bin/` nor with `go run`.
-pub const NOT_BUILT: &str = "not built: run `mage build:all`";
 
 /// Infra a backend exits without (zap Fatal at start).
 const BACKEND_NEEDS: [&str; 3] = ["postgres", "redis", "nats"];
@@ -208,8 +204,10 @@ fn service(
     };
     let plan_http = plan.and_then(|p| port(&p.http_port));
     let plan_grpc = plan.and_then(|p| port(&p.grpc_port));
-    let http = checkout_port(input, name, cmd, http_key, "http", plan_http, out);
-    let grpc = checkout_port(input, name, cmd, grpc_key, "gRPC", plan_grpc, out);
+    let http =
+        super::service_ports::checkout_port(input, name, cmd, http_key, "http", plan_http, out);
+    let grpc =
+        super::service_ports::checkout_port(input, name, cmd, grpc_key, "gRPC", plan_grpc, out);
     let mut env = Vec::new();
     const OWN: &str =
         "its own ports, shifted by --port-offset (viper's automatic env keeps the dot)";
@@ -228,7 +226,7 @@ fn service(
         });
     }
     let mut comments = Vec::new();
-    let command = command(input, name, cmd, bin_only, &mut comments, out);
+    let command = super::launch::command(input, name, cmd, bin_only, &mut comments, out);
     let description = match plan {
         Some(p) => p.description.clone(),
         None => format!("in the checkout (cmd/{name}), not in the built-in plan"),
@@ -271,154 +269,6 @@ fn common_metrics_port(input: &Inputs) -> Option<u16> {
     (ports.len() == 1)
         .then(|| ports.into_iter().next())
         .flatten()
-}
-
-/// A port of a service: `config.yaml` (`gateway.*` keys only: `server.*` there would be one
-/// port for every service) over the `main.go` default over the plan; differences are drift.
-fn checkout_port(
-    input: &Inputs,
-    name: &str,
-    cmd: Option<&CmdService>,
-    key: &str,
-    what: &str,
-    plan: Option<u16>,
-    out: &mut Merged,
-) -> Option<u16> {
-    let mut main_go = None;
-    if let Some(c) = cmd
-        && let Some(d) = default_for(&c.defaults, key)
-    {
-        let file = c.main_go.clone().unwrap_or_default();
-        match d
-            .value
-            .as_port()
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|&p| p > 0)
-        {
-            Some(p) => {
-                if let Some(pp) = plan.filter(|&pp| pp != p) {
-                    out.drift(
-                        DriftKind::PortDiffers,
-                        format!("{name} {what} port"),
-                        pp.to_string(),
-                        p.to_string(),
-                        &file,
-                        Some(d.line),
-                    );
-                }
-                main_go = Some(p);
-            }
-            None => out.notes.push(format!(
-                "{}:{}: the {key} default is not a plain port ({}); using {}",
-                file.display(),
-                d.line,
-                d.value.describe(),
-                plan.map_or("none".to_string(), |p| p.to_string())
-            )),
-        }
-    }
-    let mut config = None;
-    if key.starts_with("gateway.")
-        && let Some(facts) = input.config
-        && let Some(v) = facts.get(key)
-    {
-        match v.value.trim().parse::<u16>().ok().filter(|&p| p > 0) {
-            Some(p) => {
-                if let Some(pp) = plan.filter(|&pp| pp != p) {
-                    out.drift(
-                        DriftKind::PortDiffers,
-                        format!("{name} {what} port"),
-                        pp.to_string(),
-                        v.describe(),
-                        &facts.path,
-                        Some(v.line),
-                    );
-                }
-                config = Some(p);
-            }
-            None => out.notes.push(format!(
-                "{}:{}: {} is not a port",
-                facts.path.display(),
-                v.line,
-                v.describe()
-            )),
-        }
-    }
-    config.or(main_go).or(plan)
-}
-
-/// `bin/<name>` when built, else `go run ./cmd/<name>` when Go is installed, else `bin/<name>`
-/// marked not built; missing and stale binaries are drift.
-fn command(
-    input: &Inputs,
-    name: &str,
-    cmd: Option<&CmdService>,
-    bin_only: Option<&Binary>,
-    comments: &mut Vec<String>,
-    out: &mut Merged,
-) -> Vec<String> {
-    let bin_path = PathBuf::from("bin").join(name);
-    let binary = cmd.and_then(|c| c.binary.as_ref()).or(bin_only);
-    if let Some(b) = binary.filter(|b| b.executable) {
-        let sources = [
-            cmd.and_then(|c| c.newest.as_ref()),
-            input.scan.newest_shared.as_ref(),
-        ];
-        let newest = sources.into_iter().flatten().max_by_key(|n| n.modified);
-        if let (Some(n), Some(built)) = (newest, b.modified)
-            && n.modified > built
-        {
-            let plan = format!(
-                "{} changed {} later",
-                n.path.display(),
-                age_between(built, n.modified)
-            );
-            let found = format!("built {} ago", age_between(built, SystemTime::now()));
-            out.drift(
-                DriftKind::BinaryStale,
-                name.to_string(),
-                plan,
-                found,
-                &b.path,
-                None,
-            );
-            comments.push(format!(
-                "{} is older than {}: rebuild it",
-                b.path.display(),
-                n.path.display()
-            ));
-        }
-        return vec![format!("bin/{name}")];
-    }
-    let why = if binary.is_some() {
-        "not executable"
-    } else {
-        "not built"
-    };
-    if cmd.is_some() {
-        let hint = if input.go_available {
-            "meanwhile `go run ./cmd/...` is used"
-        } else {
-            "run `mage build:all`"
-        };
-        out.drift(
-            DriftKind::BinaryMissing,
-            name.to_string(),
-            hint.into(),
-            why.into(),
-            &bin_path,
-            None,
-        );
-    }
-    if input.go_available && cmd.is_some() {
-        comments.push(format!(
-            "{} is {why}: `go run` until `mage build:all` builds it",
-            bin_path.display()
-        ));
-        return vec!["go".into(), "run".into(), format!("./cmd/{name}")];
-    }
-    comments.push(format!("{}: {NOT_BUILT}", bin_path.display()));
-    vec![format!("bin/{name}")]
 }
 
 /// Plan dependencies under their new names and only to what exists; every backend also needs

@@ -9,9 +9,12 @@ pub mod config;
 pub mod drift;
 pub mod go_main;
 pub mod infra;
+pub mod launch;
 pub mod merge;
+pub mod metrics;
 pub mod render;
 pub mod scan;
+pub mod service_ports;
 pub mod yaml;
 
 use std::collections::BTreeMap;
@@ -23,7 +26,7 @@ use crate::manifest::{ManifestError, PlanOptions, Source, build_plan};
 use crate::plan::{EntryKind, Plan};
 
 pub use drift::{Drift, DriftKind};
-pub use merge::NOT_BUILT;
+pub use launch::NOT_BUILT;
 
 /// What reading depends on besides the files: the environment `${VAR:default}` and compose
 /// interpolation resolve against, and whether `go` can run services from source.

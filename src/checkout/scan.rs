@@ -72,7 +72,13 @@ pub fn scan(root: &Path) -> Scan {
         let dir = Path::new("cmd").join(&name);
         let mut walk = Walk::new(root, &mut metrics);
         walk.visit(&dir, 0);
-        let mut go_files: Vec<PathBuf> = walk.go_files;
+        let Walk {
+            mut go_files,
+            newest,
+            mut problems,
+            ..
+        } = walk;
+        out.problems.append(&mut problems);
         go_files.sort_by_key(|p| p.file_name().is_none_or(|f| f != "main.go"));
         let mut main_go = None;
         let mut defaults = Vec::new();
@@ -98,7 +104,7 @@ pub fn scan(root: &Path) -> Scan {
             name,
             main_go,
             defaults,
-            newest: walk.newest,
+            newest,
         });
     }
     let mut bin: Vec<String> = list_dir(&root.join("bin"))
