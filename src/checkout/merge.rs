@@ -50,6 +50,7 @@ pub fn port(p: &Option<Spanned<i64>>) -> Option<u16> {
 }
 
 impl Merged {
+    /// Record one finding.
     pub fn drift(
         &mut self,
         kind: DriftKind,
