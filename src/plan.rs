@@ -54,6 +54,25 @@ pub struct Entry {
     pub targets: Vec<TargetId>,
     /// Manifest file the entry came from.
     pub source: PathBuf,
+    /// Host its ports are probed on; anything but this machine makes the entry remote.
+    pub host: String,
+    /// Why the entry cannot be started (remote, not built), shown instead of starting it.
+    pub not_startable: Option<String>,
+}
+
+/// Host names that mean "this machine": entries on them may be supervised.
+pub const LOCAL_HOSTS: [&str; 4] = ["127.0.0.1", "localhost", "::1", "0.0.0.0"];
+
+impl Entry {
+    /// Whether the entry lives on another host: probed, never supervised.
+    pub fn is_remote(&self) -> bool {
+        is_remote_host(&self.host)
+    }
+}
+
+/// Whether `host` names another machine (anything but [`LOCAL_HOSTS`]).
+pub fn is_remote_host(host: &str) -> bool {
+    !LOCAL_HOSTS.contains(&host)
 }
 
 /// How a port is checked.

@@ -2,13 +2,15 @@
 
 use std::net::TcpListener;
 
-use crate::plan::Plan;
+use crate::plan::{Plan, is_remote_host};
 
-/// Ports of `plan` that cannot be bound on their host right now.
+/// Ports of `plan` that cannot be bound on their host right now (remote hosts are not ours
+/// to bind, so their ports never count as taken).
 pub fn taken_ports(plan: &Plan) -> Vec<u16> {
     let mut taken: Vec<u16> = plan
         .targets
         .iter()
+        .filter(|t| !is_remote_host(&t.host))
         .filter(|t| TcpListener::bind((t.host.as_str(), t.port)).is_err())
         .map(|t| t.port)
         .collect();

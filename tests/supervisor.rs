@@ -36,6 +36,8 @@ fn entry(name: &str, argv: &[&str]) -> Entry {
         container: None,
         targets: Vec::new(),
         source: PathBuf::from("tests/supervisor.rs"),
+        host: "127.0.0.1".to_string(),
+        not_startable: None,
     }
 }
 

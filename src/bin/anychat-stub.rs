@@ -1,6 +1,8 @@
 //! `anychat-stub`: impersonates one AnyChat Go service (health, gRPC health, metrics, zap
 //! logs) or an infra server's health endpoint, with switches to make it slow, hang or die.
 
+#[path = "anychat_stub/as_service.rs"]
+mod as_service;
 #[path = "anychat_stub/cli.rs"]
 mod cli;
 #[path = "anychat_stub/exposition.rs"]
@@ -51,7 +53,14 @@ const GO_PANIC_EXIT_CODE: i32 = 2;
 fn main() {
     // Before any thread exists, so none of them can take a SIGTERM the default way.
     lifecycle::hold_signals(true);
-    let args = Args::parse();
+    let argv = as_service::service_argv(std::env::args_os().collect(), |k| std::env::var(k).ok());
+    let args = Args::parse_from(argv);
+    if let Some(path) = &args.print_env
+        && let Err(message) = as_service::print_env(path)
+    {
+        eprintln!("anychat-stub: {message}");
+        std::process::exit(1);
+    }
     let log = Logger::start(&args.name);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -137,9 +137,60 @@ fn read_file(path: &Path) -> Result<Source, ManifestError> {
 /// Parse one source; syntax errors, unknown keys and wrong types carry their position.
 pub fn parse(source: &Source) -> Result<ManifestFile, ManifestError> {
     toml::from_str(&source.text).map_err(|e| {
-        let at = e.span().map_or(0, |s| s.start);
-        ManifestError::at(source, at, e.message().trim_end().to_string())
+        let span = e.span();
+        let at = span.as_ref().map_or(0, |s| s.start);
+        let message = e.message().trim_end();
+        let message = match (missing_key(message), span) {
+            (Some(key), Some(span)) => missing_key_message(&source.text, span, key),
+            _ => message.to_string(),
+        };
+        ManifestError::at(source, at, message)
     })
+}
+
+/// The key of serde's "missing field `key`" message.
+fn missing_key(message: &str) -> Option<&str> {
+    message
+        .strip_prefix("missing field `")?
+        .split('`')
+        .next()
+        .filter(|k| !k.is_empty())
+}
+
+/// A missing key is reported by the toml crate at the table that lacks it: for `[[service]]`
+/// that is the header of the entry (so the first entry of a file is "1:1"). Say which table,
+/// which entry (by its `name` when it has one) and which key.
+fn missing_key_message(text: &str, span: std::ops::Range<usize>, key: &str) -> String {
+    let table = text.get(span.clone()).unwrap_or("").trim();
+    if let Some(header) = table.strip_prefix("[[").and_then(|t| t.strip_suffix("]]")) {
+        let header = header.trim();
+        match entry_name_after(text, span.end) {
+            Some(name) => format!("[[{header}]] {name:?} lacks the required key `{key}`"),
+            None => format!("this [[{header}]] lacks the required key `{key}`"),
+        }
+    } else if table.starts_with('{') && table.len() <= 60 {
+        format!("{table} lacks the required key `{key}`")
+    } else {
+        format!("this table lacks the required key `{key}`")
+    }
+}
+
+/// The `name = "..."` of the table whose header ends at `from`, if it has one.
+fn entry_name_after(text: &str, from: usize) -> Option<String> {
+    let body = text.get(from..)?;
+    for line in body.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with('[') {
+            return None;
+        }
+        if trimmed.starts_with("name")
+            && let Ok(table) = trimmed.parse::<toml::Table>()
+            && let Some(name) = table.get("name").and_then(|v| v.as_str())
+        {
+            return Some(name.to_string());
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Service manifests: the TOML schema, loading with file/line/column errors, and validation into a [`crate::plan::Plan`].
 
 pub mod load;
+pub mod placeholders;
 pub mod schema;
 pub mod validate;
 
@@ -9,3 +10,5 @@ pub use validate::{PlanOptions, build_plan};
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod written_tests;

@@ -16,7 +16,13 @@ pub struct ManifestFile {
     pub service: Vec<ServiceSpec>,
     #[serde(default)]
     pub infra: Vec<InfraSpec>,
+    /// Environment of every `[[service]]` of this file (a service's own `env` wins).
+    #[serde(default)]
+    pub env: BTreeMap<String, Spanned<String>>,
 }
+
+/// Group of a service whose manifest names none.
+pub const DEFAULT_GROUP: &str = "other";
 
 fn default_true() -> bool {
     true
@@ -30,20 +36,27 @@ fn default_host() -> String {
     "127.0.0.1".to_string()
 }
 
-/// An AnyChat service: HTTP port with a health path, optional gRPC and metrics ports.
+fn default_category() -> String {
+    "infrastructure".to_string()
+}
+
+/// An AnyChat service: any of an HTTP port (with a health path), a gRPC port and a metrics
+/// port; a service with none of them is a worker, supervised but not probed.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceSpec {
     pub name: Spanned<String>,
-    pub group: String,
+    /// Defaults to [`DEFAULT_GROUP`].
+    pub group: Option<String>,
     #[serde(default)]
     pub description: String,
     #[serde(default)]
     pub command: Vec<Spanned<String>>,
     pub cwd: Option<String>,
+    /// Where its ports are probed; another machine makes the entry remote (never started).
     #[serde(default = "default_host")]
     pub host: String,
-    pub http_port: Spanned<i64>,
+    pub http_port: Option<Spanned<i64>>,
     pub grpc_port: Option<Spanned<i64>>,
     pub metrics_port: Option<Spanned<i64>>,
     #[serde(default = "default_health_path")]
@@ -70,12 +83,14 @@ pub struct ServiceSpec {
 #[serde(deny_unknown_fields)]
 pub struct InfraSpec {
     pub name: Spanned<String>,
-    /// "infrastructure", "monitoring", "third-party", ...
+    /// "infrastructure" (the default), "monitoring", "third-party", ...
+    #[serde(default = "default_category")]
     pub category: String,
     #[serde(default)]
     pub description: String,
     /// Docker container that runs it (`anychat-postgres`, ...).
     pub container: Option<String>,
+    /// Where its ports are probed; another machine makes the entry remote (never started).
     #[serde(default = "default_host")]
     pub host: String,
     pub ports: Vec<PortSpec>,

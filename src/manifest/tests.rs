@@ -260,8 +260,12 @@ fn unknown_placeholder_and_probe_are_rejected() {
     let e = err_of(
         "[[service]]\nname = \"a\"\ngroup = \"g\"\nhttp_port = 8001\ncommand = [\"x\", \"{htp_port}\"]\n",
     );
-    assert_eq!((e.line, e.column), (5, 17), "{e}");
-    assert!(e.message.contains("unknown placeholder {htp_port}"), "{e}");
+    assert_eq!((e.line, e.column), (5, 18), "at the placeholder: {e}");
+    assert!(
+        e.message
+            .contains("unknown placeholder {htp_port}: did you mean {http_port}?"),
+        "{e}"
+    );
     let e = err_of(
         "[[infra]]\nname = \"r\"\ncategory = \"i\"\nports = [{ port = 6379, probe = \"mongo\" }]\n",
     );

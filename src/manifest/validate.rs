@@ -7,8 +7,11 @@ use std::time::Duration;
 use toml::Spanned;
 
 use super::load::{ManifestError, Source, parse};
-use super::schema::{InfraSpec, ServiceSpec};
-use crate::plan::{Entry, EntryId, EntryKind, Plan, ProbeKind, RestartPolicy, Target, TargetId};
+use super::placeholders::{Ports, Vars};
+use super::schema::{DEFAULT_GROUP, InfraSpec, ServiceSpec};
+use crate::plan::{
+    Entry, EntryId, EntryKind, Plan, ProbeKind, RestartPolicy, Target, TargetId, is_remote_host,
+};
 
 /// Default time between SIGTERM and SIGKILL.
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(5);
@@ -52,13 +55,16 @@ struct RawEntry {
 }
 
 fn from_service(src: usize, s: ServiceSpec) -> RawEntry {
-    let mut ports = vec![RawPort {
-        label: "http".into(),
-        port: s.http_port,
-        kind: ProbeKind::Health,
-        path: Some(s.health_path),
-        required: s.required,
-    }];
+    let mut ports = Vec::new();
+    if let Some(port) = s.http_port {
+        ports.push(RawPort {
+            label: "http".into(),
+            port,
+            kind: ProbeKind::Health,
+            path: Some(s.health_path),
+            required: s.required,
+        });
+    }
     if let Some(port) = s.grpc_port {
         ports.push(RawPort {
             label: "grpc".into(),
@@ -82,7 +88,7 @@ fn from_service(src: usize, s: ServiceSpec) -> RawEntry {
         src,
         name: s.name,
         kind: EntryKind::Service,
-        group: s.group,
+        group: s.group.unwrap_or_else(|| DEFAULT_GROUP.to_string()),
         description: s.description,
         command: s.command,
         cwd: s.cwd,
@@ -135,7 +141,17 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
     let mut raw = Vec::new();
     for (src, source) in sources.iter().enumerate() {
         let file = parse(source)?;
-        raw.extend(file.service.into_iter().map(|s| from_service(src, s)));
+        let shared = file.env;
+        raw.extend(file.service.into_iter().map(|s| {
+            let mut entry = from_service(src, s);
+            for (key, value) in &shared {
+                entry
+                    .env
+                    .entry(key.clone())
+                    .or_insert_with(|| value.clone());
+            }
+            entry
+        }));
         raw.extend(file.infra.into_iter().map(|s| from_infra(src, s)));
     }
     let err = |e: &RawEntry, at: usize, msg: String| ManifestError::at(&sources[e.src], at, msg);
@@ -162,11 +178,24 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
                 ),
             ));
         }
-        if e.ports.is_empty() {
+        let remote = is_remote_host(&e.host);
+        if e.ports.is_empty() && (e.kind == EntryKind::Infra || remote) {
+            let why = if remote { " on its remote host" } else { "" };
             return Err(err(
                 e,
                 e.name.span().start,
-                format!("{name:?} has no ports to probe"),
+                format!("{name:?} has no ports to probe{why}"),
+            ));
+        }
+        if remote && let Some(program) = e.command.first() {
+            return Err(err(
+                e,
+                program.span().start,
+                format!(
+                    "{name:?} is on host {:?}: anychat-top probes remote entries but never \
+                     starts them; remove `command` (or run it on {:?} yourself)",
+                    e.host, e.host
+                ),
             ));
         }
         by_name.insert(name, i);
@@ -174,7 +203,7 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
 
     // Ports: in range after the offset, and no two non-metrics targets on the same host:port.
     let mut seen: HashMap<(String, u16), (usize, usize)> = HashMap::new();
-    let mut resolved_ports: Vec<Vec<u16>> = Vec::new();
+    let mut resolved_ports: Vec<Ports> = Vec::new();
     for (i, e) in raw.iter().enumerate() {
         let mut ports = Vec::new();
         for (j, p) in e.ports.iter().enumerate() {
@@ -215,7 +244,7 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
             } else {
                 seen.insert((e.host.clone(), port), (i, j));
             }
-            ports.push(port);
+            ports.push((p.label.clone(), port));
         }
         resolved_ports.push(ports);
     }
@@ -262,32 +291,34 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
         ));
     }
 
+    let all: HashMap<&str, &Ports> = raw
+        .iter()
+        .zip(&resolved_ports)
+        .map(|(e, ports)| (e.name.get_ref().as_str(), ports))
+        .collect();
     let mut plan = Plan::default();
     for (i, e) in raw.iter().enumerate() {
         let ports = &resolved_ports[i];
         let vars = Vars {
-            entry: e,
-            ports,
+            name: e.name.get_ref(),
             root: opts.root.as_deref(),
+            ports,
+            all: &all,
+        };
+        let source = &sources[e.src];
+        let substitute = |value: &Spanned<String>| {
+            vars.substitute(value.get_ref())
+                .map_err(|p| placeholder_error(source, value, &p.token, p.message))
         };
         let command = e
             .command
             .iter()
-            .map(|a| {
-                vars.substitute(a.get_ref())
-                    .map_err(|m| err(e, a.span().start, m))
-            })
+            .map(substitute)
             .collect::<Result<Vec<_>, _>>()?;
         let env = e
             .env
             .iter()
-            .map(|(k, v)| {
-                Ok((
-                    k.clone(),
-                    vars.substitute(v.get_ref())
-                        .map_err(|m| err(e, v.span().start, m))?,
-                ))
-            })
+            .map(|(k, v)| Ok((k.clone(), substitute(v)?)))
             .collect::<Result<BTreeMap<_, _>, ManifestError>>()?;
         let root = opts.root.clone();
         let cwd = match (&e.cwd, &root) {
@@ -298,7 +329,7 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
         let command = resolve_program(command, root.as_deref());
         let id = EntryId(i);
         let mut targets = Vec::new();
-        for (p, &port) in e.ports.iter().zip(ports) {
+        for (p, &(_, port)) in e.ports.iter().zip(ports) {
             targets.push(TargetId(plan.targets.len()));
             plan.targets.push(Target {
                 entry: id,
@@ -310,6 +341,8 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
                 required: p.required,
             });
         }
+        let not_startable = is_remote_host(&e.host)
+            .then(|| format!("runs on {}: probed, never started here", e.host));
         plan.entries.push(Entry {
             name: e.name.get_ref().clone(),
             kind: e.kind,
@@ -325,10 +358,26 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
             ready_timeout: e.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             container: e.container.clone(),
             targets,
-            source: sources[e.src].path.clone(),
+            source: source.path.clone(),
+            host: e.host.clone(),
+            not_startable,
         });
     }
     Ok(plan)
+}
+
+/// A placeholder error at the placeholder itself when it can be found in the raw TOML string,
+/// else at the string.
+fn placeholder_error(
+    source: &Source,
+    value: &Spanned<String>,
+    token: &str,
+    message: String,
+) -> ManifestError {
+    let span = value.span();
+    let raw = source.text.get(span.clone()).unwrap_or("");
+    let at = raw.find(token).map_or(span.start, |i| span.start + i);
+    ManifestError::at(source, at, message)
 }
 
 /// A relative program path with a slash (`bin/auth-service`) is taken from the AnyChat checkout.
@@ -342,57 +391,3 @@ fn resolve_program(mut command: Vec<String>, root: Option<&Path>) -> Vec<String>
     command
 }
 
-/// Placeholder values for one entry's command and env.
-struct Vars<'a> {
-    entry: &'a RawEntry,
-    ports: &'a [u16],
-    root: Option<&'a Path>,
-}
-
-impl Vars<'_> {
-    fn lookup(&self, key: &str) -> Option<String> {
-        let port_of = |label: &str| {
-            self.entry
-                .ports
-                .iter()
-                .zip(self.ports)
-                .find(|(p, _)| p.label == label)
-                .map(|(_, port)| port.to_string())
-        };
-        match key {
-            "name" => Some(self.entry.name.get_ref().clone()),
-            "root" => Some(
-                self.root
-                    .map_or(".".into(), |r| r.to_string_lossy().into_owned()),
-            ),
-            "http_port" => port_of("http"),
-            "grpc_port" => port_of("grpc"),
-            "metrics_port" => port_of("metrics"),
-            _ => key.strip_prefix("port:").and_then(port_of),
-        }
-    }
-
-    /// Replace `{name}`, `{root}`, `{http_port}`, `{grpc_port}`, `{metrics_port}` and `{port:LABEL}`.
-    fn substitute(&self, text: &str) -> Result<String, String> {
-        let mut out = String::with_capacity(text.len());
-        let mut rest = text;
-        while let Some(open) = rest.find('{') {
-            out.push_str(&rest[..open]);
-            let Some(close) = rest[open..].find('}') else {
-                return Err(format!("unclosed placeholder in {text:?}"));
-            };
-            let key = &rest[open + 1..open + close];
-            match self.lookup(key) {
-                Some(v) => out.push_str(&v),
-                None => {
-                    return Err(format!(
-                        "unknown placeholder {{{key}}} in {text:?} (known: {{name}}, {{root}}, {{http_port}}, {{grpc_port}}, {{metrics_port}}, {{port:LABEL}})"
-                    ));
-                }
-            }
-            rest = &rest[open + close + 1..];
-        }
-        out.push_str(rest);
-        Ok(out)
-    }
-}

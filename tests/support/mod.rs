@@ -2,6 +2,7 @@
 //! guards, the skip rule for missing server binaries, and in-process servers on loopback.
 #![allow(dead_code)]
 
+pub mod checkout;
 pub mod process;
 pub mod servers;
 pub mod tmux;

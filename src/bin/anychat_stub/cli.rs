@@ -90,6 +90,11 @@ pub struct Args {
     /// Do not log answered HTTP /health and gRPC health checks.
     #[arg(long)]
     pub quiet_health: bool,
+
+    /// Write the environment this process got to FILE as a JSON object (also set by
+    /// $ANYCHAT_STUB_PRINT_ENV, for links like bin/auth-service started without flags).
+    #[arg(long, value_name = "FILE")]
+    pub print_env: Option<std::path::PathBuf>,
 }
 
 /// Status the gRPC health service reports until --fail-health-after fires.

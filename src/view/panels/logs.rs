@@ -295,6 +295,8 @@ mod tests {
             container: None,
             targets: Vec::new(),
             source: PathBuf::from("services/demo.toml"),
+            host: "127.0.0.1".to_string(),
+            not_startable: None,
         };
         Plan {
             entries: vec![entry("auth-service"), entry("gateway-service")],
