@@ -1,0 +1,293 @@
+//! Socket inode → holding pids, by walking `/proc/*/fd`, cached: a scan whose sockets are all
+//! known walks nothing; a new socket walks first the processes never walked, then those whose
+//! fd count changed (the size of `/proc/PID/fd`, Linux ≥ 6.2; unknown = walk again), and only
+//! if it is still not found, every process once before it is remembered as hidden.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use super::process::{Owner, Users, read_owner, read_stat};
+
+/// What a walk of one process's fd table found.
+#[derive(Debug)]
+struct Walked {
+    start_ticks: u64,
+    /// The size of `/proc/PID/fd` when walked (0 = the kernel does not report it).
+    fd_count: u64,
+    inodes: Vec<u64>,
+}
+
+/// Counters of the work done, for benchmarks and tests.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct WalkStats {
+    /// Processes whose fd table was read.
+    pub fd_tables_walked: u64,
+    /// Times the pid list of `/proc` was read.
+    pub pid_listings: u64,
+}
+
+/// The cache of who holds which socket.
+#[derive(Debug)]
+pub struct OwnerIndex {
+    proc: PathBuf,
+    holders: HashMap<u64, Vec<u32>>,
+    walked: HashMap<u32, Walked>,
+    /// Owner details by pid, with the comm they were read under.
+    owners: HashMap<u32, (String, Owner)>,
+    /// Inodes no walk could attribute (another user's process when we are not root).
+    hidden: HashSet<u64>,
+    users: Users,
+    pub stats: WalkStats,
+}
+
+impl OwnerIndex {
+    /// An empty cache over the proc filesystem at `proc` (normally `/proc`).
+    pub fn new(proc: impl Into<PathBuf>) -> Self {
+        OwnerIndex {
+            proc: proc.into(),
+            holders: HashMap::new(),
+            walked: HashMap::new(),
+            owners: HashMap::new(),
+            hidden: HashSet::new(),
+            users: Users::default(),
+            stats: WalkStats::default(),
+        }
+    }
+
+    /// Makes sure every inode of `wanted` is attributed if it can be; walks only when needed.
+    pub fn resolve(&mut self, wanted: &[u64]) {
+        self.forget_dead_holders(wanted);
+        let missing = |s: &Self| -> Vec<u64> {
+            wanted
+                .iter()
+                .copied()
+                .filter(|i| *i != 0 && !s.holders.contains_key(i) && !s.hidden.contains(i))
+                .collect()
+        };
+        if missing(self).is_empty() {
+            return;
+        }
+        let pids = self.list_pids();
+        self.walked.retain(|pid, _| pids.contains(pid));
+        let new: Vec<u32> = pids
+            .iter()
+            .copied()
+            .filter(|p| !self.walked.contains_key(p))
+            .collect();
+        for &pid in &new {
+            self.walk(pid);
+        }
+        if missing(self).is_empty() {
+            return;
+        }
+        let changed: Vec<u32> = self
+            .walked
+            .iter()
+            .filter(|(pid, w)| w.fd_count == 0 || self.fd_count(**pid) != w.fd_count)
+            .map(|(pid, _)| *pid)
+            .collect();
+        for &pid in &changed {
+            self.walk(pid);
+        }
+        if missing(self).is_empty() {
+            return;
+        }
+        // The fd count can stay the same (one fd closed, one opened): before calling a socket
+        // hidden, walk every process once. This happens once per new unattributable socket.
+        let done: HashSet<u32> = changed.into_iter().chain(new).collect();
+        let rest: Vec<u32> = pids.iter().copied().filter(|p| !done.contains(p)).collect();
+        for pid in rest {
+            self.walk(pid);
+        }
+        self.hidden.extend(missing(self));
+    }
+
+    /// The pids holding `inode`, lowest first; empty when unknown or not visible.
+    pub fn holders(&self, inode: u64) -> &[u32] {
+        self.holders.get(&inode).map_or(&[], Vec::as_slice)
+    }
+
+    /// Everything about `pid` (cached while it lives with the same start time, parent, group
+    /// and comm: a changed comm means it exec'd another program).
+    pub fn owner(&mut self, pid: u32) -> Option<&Owner> {
+        let Some((comm, stat)) = read_stat(&self.proc, pid) else {
+            self.owners.remove(&pid);
+            return None;
+        };
+        let fresh = self.owners.get(&pid).is_some_and(|(c, o)| {
+            *c == comm
+                && o.start_ticks == stat.start_ticks
+                && o.ppid == stat.ppid
+                && o.pgid == stat.pgid
+        });
+        if !fresh {
+            match read_owner(&self.proc, pid, &mut self.users) {
+                Some(owner) if owner.start_ticks == stat.start_ticks => {
+                    self.owners.insert(pid, (comm, owner));
+                }
+                _ => {
+                    self.owners.remove(&pid);
+                }
+            }
+        }
+        self.owners.get(&pid).map(|(_, o)| o)
+    }
+
+    /// Drops cached owners not in `live` (call after a scan with the pids it reported).
+    pub fn retain_owners(&mut self, live: &HashSet<u32>) {
+        self.owners.retain(|pid, _| live.contains(pid));
+    }
+
+    /// Holders of `wanted` inodes that exited (or whose pid was reused) are forgotten, so
+    /// that the socket is attributed again (it may have passed to a child).
+    fn forget_dead_holders(&mut self, wanted: &[u64]) {
+        let mut pids: Vec<u32> = wanted
+            .iter()
+            .flat_map(|i| self.holders(*i).iter().copied())
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        for pid in pids {
+            let alive = read_stat(&self.proc, pid).is_some_and(|(_, s)| {
+                s.state != 'Z'
+                    && self
+                        .walked
+                        .get(&pid)
+                        .is_some_and(|w| w.start_ticks == s.start_ticks)
+            });
+            if !alive {
+                self.forget(pid);
+            }
+        }
+    }
+
+    fn forget(&mut self, pid: u32) {
+        if let Some(w) = self.walked.remove(&pid) {
+            for inode in w.inodes {
+                if let Some(h) = self.holders.get_mut(&inode) {
+                    h.retain(|p| *p != pid);
+                    if h.is_empty() {
+                        self.holders.remove(&inode);
+                    }
+                }
+            }
+        }
+        self.owners.remove(&pid);
+    }
+
+    fn list_pids(&mut self) -> HashSet<u32> {
+        self.stats.pid_listings += 1;
+        let Ok(dir) = std::fs::read_dir(&self.proc) else {
+            return HashSet::new();
+        };
+        dir.flatten()
+            .filter_map(|d| d.file_name().to_str()?.parse().ok())
+            .collect()
+    }
+
+    fn fd_count(&self, pid: u32) -> u64 {
+        std::fs::metadata(self.proc.join(pid.to_string()).join("fd")).map_or(0, |m| m.len())
+    }
+
+    /// Reads the fd table of `pid` and records its socket inodes.
+    fn walk(&mut self, pid: u32) {
+        self.forget(pid);
+        let Some((_, stat)) = read_stat(&self.proc, pid) else {
+            return;
+        };
+        self.stats.fd_tables_walked += 1;
+        let fd_dir = self.proc.join(pid.to_string()).join("fd");
+        let fd_count = self.fd_count(pid);
+        let inodes = socket_inodes(&fd_dir);
+        for &inode in &inodes {
+            let h = self.holders.entry(inode).or_default();
+            if let Err(at) = h.binary_search(&pid) {
+                h.insert(at, pid);
+            }
+            self.hidden.remove(&inode);
+        }
+        self.walked.insert(
+            pid,
+            Walked {
+                start_ticks: stat.start_ticks,
+                fd_count,
+                inodes,
+            },
+        );
+    }
+}
+
+/// The socket inodes among the fd links in `fd_dir` (unreadable = none).
+fn socket_inodes(fd_dir: &Path) -> Vec<u64> {
+    let Ok(fds) = std::fs::read_dir(fd_dir) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter_map(|fd| {
+            let target = std::fs::read_link(fd.path()).ok()?;
+            socket_inode(target.as_os_str().to_str()?)
+        })
+        .collect()
+}
+
+/// The inode of an fd link target `socket:[INODE]`.
+pub fn socket_inode(link: &str) -> Option<u64> {
+    link.strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn inode_of(listener: &std::net::TcpListener) -> u64 {
+        use std::os::fd::AsRawFd;
+        let link = format!("/proc/self/fd/{}", listener.as_raw_fd());
+        std::fs::metadata(link).map(|m| m.ino()).unwrap()
+    }
+
+    #[test]
+    fn socket_links_are_recognised() {
+        assert_eq!(socket_inode("socket:[25606]"), Some(25606));
+        assert_eq!(socket_inode("pipe:[25606]"), None);
+        assert_eq!(socket_inode("/dev/null"), None);
+        assert_eq!(socket_inode("socket:[]"), None);
+    }
+
+    #[test]
+    fn a_known_socket_walks_nothing_and_a_new_one_walks_only_what_changed() {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut index = OwnerIndex::new("/proc");
+        index.resolve(&[inode_of(&a)]);
+        let me = std::process::id();
+        assert_eq!(index.holders(inode_of(&a)), [me]);
+        let first = index.stats;
+        assert!(first.fd_tables_walked >= 1);
+        // Steady state: nothing new, nothing walked, /proc not even listed.
+        index.resolve(&[inode_of(&a)]);
+        assert_eq!(index.stats, first);
+        // A new socket of an already walked process: only changed fd tables are walked again.
+        let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        index.resolve(&[inode_of(&a), inode_of(&b)]);
+        assert_eq!(index.holders(inode_of(&b)), [me]);
+        assert_eq!(index.stats.pid_listings, first.pid_listings + 1);
+        let owner = index.owner(me).unwrap();
+        assert_eq!(owner.pid, me);
+    }
+
+    #[test]
+    fn an_inode_nobody_holds_is_remembered_as_hidden() {
+        let mut index = OwnerIndex::new("/proc");
+        index.resolve(&[u64::MAX - 7]);
+        assert!(index.holders(u64::MAX - 7).is_empty());
+        let walked = index.stats;
+        index.resolve(&[u64::MAX - 7]);
+        assert_eq!(
+            index.stats, walked,
+            "an unattributable inode must not walk every scan"
+        );
+    }
+}
