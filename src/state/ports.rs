@@ -239,6 +239,11 @@ impl PortsState {
         due && self.rederive(now)
     }
 
+    /// The plan the ports belong to.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
     /// The latest scan, if any.
     pub fn scan(&self) -> Option<&PortScan> {
         self.scan.as_ref()
@@ -318,7 +323,7 @@ impl PortsState {
 
 #[cfg(test)]
 #[path = "ports_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 /// Whether `owner` runs the program of `entry`: the same argv (argv\[0\] compared by file
 /// name), a program named like the entry, or the entry's program given the entry's name.
