@@ -200,7 +200,7 @@ impl PortsState {
             planned.entry(t.port).or_default().insert(t.entry);
         }
         let blocks = planned.keys().map(|p| p / 100).collect();
-        PortsState {
+        let mut state = PortsState {
             plan,
             scan: None,
             ours: Vec::new(),
@@ -211,7 +211,9 @@ impl PortsState {
             events: Vec::new(),
             planned,
             blocks,
-        }
+        };
+        state.rows = state.derive_rows(None);
+        state
     }
 
     /// A new scan; true when anything shown changed.

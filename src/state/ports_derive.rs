@@ -37,7 +37,7 @@ impl PortsState {
         changed
     }
 
-    fn derive_rows(&self, scan: Option<&PortScan>) -> Vec<PortRow> {
+    pub(super) fn derive_rows(&self, scan: Option<&PortScan>) -> Vec<PortRow> {
         self.plan
             .targets
             .iter()
