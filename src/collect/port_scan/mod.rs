@@ -3,6 +3,7 @@
 //! netlink is refused) without shelling out; owners cached by inode (see [`owners`]).
 
 pub mod owners;
+pub mod pidfd;
 pub mod proc_net;
 pub mod process;
 pub mod sock_diag;

@@ -6,6 +6,9 @@
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use std::os::fd::OwnedFd;
+
+use super::pidfd;
 use super::process::{Owner, Users, read_owner, read_stat};
 
 /// What a walk of one process's fd table found.
@@ -15,6 +18,17 @@ struct Walked {
     /// The size of `/proc/PID/fd` when walked (0 = the kernel does not report it).
     fd_count: u64,
     inodes: Vec<u64>,
+}
+
+/// Owner details re-read from `/proc/PID/stat` every this many scans (staggered by pid), to
+/// notice an exec or a new parent; exits are seen at once through the pidfd.
+pub const REFRESH_SCANS: u64 = 10;
+
+#[derive(Debug)]
+struct Cached {
+    comm: String,
+    owner: Owner,
+    checked: u64,
 }
 
 /// Counters of the work done, for benchmarks and tests.
@@ -32,8 +46,12 @@ pub struct OwnerIndex {
     proc: PathBuf,
     holders: HashMap<u64, Vec<u32>>,
     walked: HashMap<u32, Walked>,
-    /// Owner details by pid, with the comm they were read under.
-    owners: HashMap<u32, (String, Owner)>,
+    /// Owner details by pid, with the comm they were read under and the scan that read them.
+    owners: HashMap<u32, Cached>,
+    /// Handles on the processes holding wanted sockets, to see their exit in one poll.
+    pidfds: HashMap<u32, OwnedFd>,
+    /// Calls of [`OwnerIndex::resolve`] so far.
+    scans: u64,
     /// Inodes no walk could attribute (another user's process when we are not root).
     hidden: HashSet<u64>,
     users: Users,
@@ -48,6 +66,8 @@ impl OwnerIndex {
             holders: HashMap::new(),
             walked: HashMap::new(),
             owners: HashMap::new(),
+            pidfds: HashMap::new(),
+            scans: 0,
             hidden: HashSet::new(),
             users: Users::default(),
             stats: WalkStats::default(),
@@ -56,6 +76,7 @@ impl OwnerIndex {
 
     /// Makes sure every inode of `wanted` is attributed if it can be; walks only when needed.
     pub fn resolve(&mut self, wanted: &[u64]) {
+        self.scans += 1;
         self.forget_dead_holders(wanted);
         let missing = |s: &Self| -> Vec<u64> {
             wanted
@@ -107,35 +128,56 @@ impl OwnerIndex {
         self.holders.get(&inode).map_or(&[], Vec::as_slice)
     }
 
-    /// Everything about `pid` (cached while it lives with the same start time, parent, group
-    /// and comm: a changed comm means it exec'd another program).
+    /// Everything about `pid`: cached, re-read every [`REFRESH_SCANS`] scans and kept while
+    /// the start time, parent, group and comm are the same (a changed comm means an exec).
     pub fn owner(&mut self, pid: u32) -> Option<&Owner> {
+        let due = self
+            .owners
+            .get(&pid)
+            .is_none_or(|c| self.scans.saturating_sub(c.checked) >= REFRESH_SCANS);
+        if due {
+            self.refresh_owner(pid);
+        }
+        self.owners.get(&pid).map(|c| &c.owner)
+    }
+
+    fn refresh_owner(&mut self, pid: u32) {
         let Some((comm, stat)) = read_stat(&self.proc, pid) else {
             self.owners.remove(&pid);
-            return None;
+            return;
         };
-        let fresh = self.owners.get(&pid).is_some_and(|(c, o)| {
-            *c == comm
+        // Staggered: owners first seen in the same scan are not all re-read in the same scan.
+        let checked = self.scans.saturating_sub(u64::from(pid) % REFRESH_SCANS);
+        if let Some(c) = self.owners.get_mut(&pid) {
+            let o = &c.owner;
+            if c.comm == comm
                 && o.start_ticks == stat.start_ticks
                 && o.ppid == stat.ppid
                 && o.pgid == stat.pgid
-        });
-        if !fresh {
-            match read_owner(&self.proc, pid, &mut self.users) {
-                Some(owner) if owner.start_ticks == stat.start_ticks => {
-                    self.owners.insert(pid, (comm, owner));
-                }
-                _ => {
-                    self.owners.remove(&pid);
-                }
+            {
+                c.checked = self.scans;
+                return;
             }
         }
-        self.owners.get(&pid).map(|(_, o)| o)
+        match read_owner(&self.proc, pid, &mut self.users) {
+            Some(owner) if owner.start_ticks == stat.start_ticks => {
+                let cached = Cached {
+                    comm,
+                    owner,
+                    checked,
+                };
+                self.owners.insert(pid, cached);
+            }
+            _ => {
+                self.owners.remove(&pid);
+            }
+        }
     }
 
-    /// Drops cached owners not in `live` (call after a scan with the pids it reported).
+    /// Drops cached owners and handles not in `live` (call after a scan with its pids).
     pub fn retain_owners(&mut self, live: &HashSet<u32>) {
         self.owners.retain(|pid, _| live.contains(pid));
+        self.pidfds.retain(|pid, _| live.contains(pid));
     }
 
     /// Holders of `wanted` inodes that exited (or whose pid was reused) are forgotten, so
@@ -147,17 +189,39 @@ impl OwnerIndex {
             .collect();
         pids.sort_unstable();
         pids.dedup();
-        for pid in pids {
-            let alive = read_stat(&self.proc, pid).is_some_and(|(_, s)| {
-                s.state != 'Z'
-                    && self
-                        .walked
-                        .get(&pid)
-                        .is_some_and(|w| w.start_ticks == s.start_ticks)
-            });
-            if !alive {
-                self.forget(pid);
+        let watched = pids
+            .iter()
+            .filter_map(|pid| self.pidfds.get(pid).map(|fd| (*pid, fd)));
+        let mut dead = pidfd::exited(watched);
+        let unwatched: Vec<u32> = pids
+            .into_iter()
+            .filter(|p| !self.pidfds.contains_key(p))
+            .collect();
+        for pid in unwatched {
+            // First time as a holder: check it is the process walked, then take a handle
+            // (checked again after opening, so the handle is on that same process).
+            let same = |s: &Self| {
+                read_stat(&s.proc, pid).is_some_and(|(_, st)| {
+                    st.state != 'Z'
+                        && s.walked
+                            .get(&pid)
+                            .is_some_and(|w| w.start_ticks == st.start_ticks)
+                })
+            };
+            if !same(self) {
+                dead.push(pid);
+                continue;
             }
+            if let Some(fd) = pidfd::open(pid) {
+                if same(self) {
+                    self.pidfds.insert(pid, fd);
+                } else {
+                    dead.push(pid);
+                }
+            }
+        }
+        for pid in dead {
+            self.forget(pid);
         }
     }
 
@@ -173,6 +237,7 @@ impl OwnerIndex {
             }
         }
         self.owners.remove(&pid);
+        self.pidfds.remove(&pid);
     }
 
     fn list_pids(&mut self) -> HashSet<u32> {
@@ -289,5 +354,36 @@ mod tests {
             index.stats, walked,
             "an unattributable inode must not walk every scan"
         );
+    }
+
+    #[test]
+    fn an_exec_is_noticed_within_the_refresh_period() {
+        use std::io::Write;
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read x; exec sleep 30"])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let mut index = OwnerIndex::new("/proc");
+        assert_ne!(index.owner(pid).unwrap().program(), "sleep");
+        if let Some(stdin) = child.stdin.as_mut() {
+            stdin.write_all(b"go\n").unwrap();
+        }
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            index.resolve(&[]);
+            let now = index.owner(pid).map(|o| o.program().to_string());
+            if now.as_deref() == Some("sleep") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "exec not noticed: {now:?}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
