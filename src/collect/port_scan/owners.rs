@@ -14,7 +14,8 @@ use super::process::{Owner, Users, read_owner, read_stat};
 /// What a walk of one process's fd table found.
 #[derive(Debug)]
 struct Walked {
-    start_ticks: u64,
+    /// Read only for processes holding sockets.
+    start_ticks: Option<u64>,
     /// The size of `/proc/PID/fd` when walked (0 = the kernel does not report it).
     fd_count: u64,
     inodes: Vec<u64>,
@@ -205,7 +206,7 @@ impl OwnerIndex {
                     st.state != 'Z'
                         && s.walked
                             .get(&pid)
-                            .is_some_and(|w| w.start_ticks == st.start_ticks)
+                            .is_some_and(|w| w.start_ticks == Some(st.start_ticks))
                 })
             };
             if !same(self) {
@@ -257,13 +258,22 @@ impl OwnerIndex {
     /// Reads the fd table of `pid` and records its socket inodes.
     fn walk(&mut self, pid: u32) {
         self.forget(pid);
-        let Some((_, stat)) = read_stat(&self.proc, pid) else {
-            return;
-        };
         self.stats.fd_tables_walked += 1;
         let fd_dir = self.proc.join(pid.to_string()).join("fd");
-        let fd_count = self.fd_count(pid);
-        let inodes = socket_inodes(&fd_dir);
+        let (fd_count, inodes) = match socket_inodes(&fd_dir) {
+            Some(found) => found,
+            None => (self.fd_count(pid), Vec::new()),
+        };
+        // The start time tells this process from a later one with the same pid; it is read
+        // only for processes that hold sockets (most hold none, and stat is not cheap).
+        let start_ticks = if inodes.is_empty() {
+            None
+        } else {
+            match read_stat(&self.proc, pid) {
+                Some((_, stat)) => Some(stat.start_ticks),
+                None => return, // exited while walked
+            }
+        };
         for &inode in &inodes {
             let h = self.holders.entry(inode).or_default();
             if let Err(at) = h.binary_search(&pid) {
@@ -274,7 +284,7 @@ impl OwnerIndex {
         self.walked.insert(
             pid,
             Walked {
-                start_ticks: stat.start_ticks,
+                start_ticks,
                 fd_count,
                 inodes,
             },
@@ -282,17 +292,21 @@ impl OwnerIndex {
     }
 }
 
-/// The socket inodes among the fd links in `fd_dir` (unreadable = none).
-fn socket_inodes(fd_dir: &Path) -> Vec<u64> {
-    let Ok(fds) = std::fs::read_dir(fd_dir) else {
-        return Vec::new();
-    };
-    fds.flatten()
-        .filter_map(|fd| {
-            let target = std::fs::read_link(fd.path()).ok()?;
-            socket_inode(target.as_os_str().to_str()?)
-        })
-        .collect()
+/// How many fds `fd_dir` lists, and the socket inodes among them; `None` when unreadable.
+fn socket_inodes(fd_dir: &Path) -> Option<(u64, Vec<u64>)> {
+    let fds = std::fs::read_dir(fd_dir).ok()?;
+    let mut count = 0;
+    let mut inodes = Vec::new();
+    for fd in fds.flatten() {
+        count += 1;
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            continue;
+        };
+        if let Some(inode) = target.as_os_str().to_str().and_then(socket_inode) {
+            inodes.push(inode);
+        }
+    }
+    Some((count, inodes))
 }
 
 /// The inode of an fd link target `socket:[INODE]`.
