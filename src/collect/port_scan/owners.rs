@@ -75,53 +75,78 @@ impl OwnerIndex {
         }
     }
 
-    /// Makes sure every inode of `wanted` is attributed if it can be; walks only when needed.
+    /// Makes sure every inode of `wanted` is attributed if it can be; walks only when needed,
+    /// and stops walking as soon as every wanted inode is found.
     pub fn resolve(&mut self, wanted: &[u64]) {
         self.scans += 1;
         self.forget_dead_holders(wanted);
-        let missing = |s: &Self| -> Vec<u64> {
-            wanted
-                .iter()
-                .copied()
-                .filter(|i| *i != 0 && !s.holders.contains_key(i) && !s.hidden.contains(i))
-                .collect()
-        };
-        if missing(self).is_empty() {
+        let mut missing: HashSet<u64> = wanted
+            .iter()
+            .copied()
+            .filter(|i| *i != 0 && !self.holders.contains_key(i) && !self.hidden.contains(i))
+            .collect();
+        if missing.is_empty() {
             return;
         }
         let pids = self.list_pids();
-        self.walked.retain(|pid, _| pids.contains(pid));
-        let new: Vec<u32> = pids
+        let gone: Vec<u32> = self
+            .walked
+            .keys()
+            .copied()
+            .filter(|p| !pids.contains(p))
+            .collect();
+        for pid in gone {
+            self.forget(pid);
+        }
+        let mut done = HashSet::new();
+        // Newest first: a new socket was most often opened by a new process.
+        let mut new: Vec<u32> = pids
             .iter()
             .copied()
             .filter(|p| !self.walked.contains_key(p))
             .collect();
-        for &pid in &new {
-            self.walk(pid);
-        }
-        if missing(self).is_empty() {
+        new.sort_unstable_by(|a, b| b.cmp(a));
+        if self.walk_until_found(&new, &mut missing, &mut done) {
             return;
         }
         let changed: Vec<u32> = self
             .walked
             .iter()
-            .filter(|(pid, w)| w.fd_count == 0 || self.fd_count(**pid) != w.fd_count)
+            .filter(|(pid, w)| {
+                !done.contains(*pid) && (w.fd_count == 0 || self.fd_count(**pid) != w.fd_count)
+            })
             .map(|(pid, _)| *pid)
             .collect();
-        for &pid in &changed {
-            self.walk(pid);
-        }
-        if missing(self).is_empty() {
+        if self.walk_until_found(&changed, &mut missing, &mut done) {
             return;
         }
         // The fd count can stay the same (one fd closed, one opened): before calling a socket
         // hidden, walk every process once. This happens once per new unattributable socket.
-        let done: HashSet<u32> = changed.into_iter().chain(new).collect();
         let rest: Vec<u32> = pids.iter().copied().filter(|p| !done.contains(p)).collect();
-        for pid in rest {
+        self.walk_until_found(&rest, &mut missing, &mut done);
+        self.hidden.extend(missing);
+    }
+
+    /// Walks `pids` in order until `missing` is empty; true when it is.
+    fn walk_until_found(
+        &mut self,
+        pids: &[u32],
+        missing: &mut HashSet<u64>,
+        done: &mut HashSet<u32>,
+    ) -> bool {
+        for &pid in pids {
+            if missing.is_empty() {
+                return true;
+            }
             self.walk(pid);
+            done.insert(pid);
+            if let Some(w) = self.walked.get(&pid) {
+                for inode in &w.inodes {
+                    missing.remove(inode);
+                }
+            }
         }
-        self.hidden.extend(missing(self));
+        missing.is_empty()
     }
 
     /// The pids holding `inode`, lowest first; empty when unknown or not visible.
