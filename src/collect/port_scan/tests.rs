@@ -130,7 +130,7 @@ fn connections_to_a_port_name_the_client_pid() {
 }
 
 #[tokio::test]
-async fn the_collector_sends_changes_only_and_stops_with_its_channel() {
+async fn the_collector_sends_the_first_scan_then_a_change_and_stops_with_its_channel() {
     let (tx, mut rx) = mpsc::channel(4);
     let task = tokio::spawn(run_port_scanner(Duration::from_millis(20), tx));
     let first = tokio::time::timeout(Duration::from_secs(5), rx.recv())
@@ -156,4 +156,24 @@ async fn the_collector_sends_changes_only_and_stops_with_its_channel() {
         .await
         .expect("the collector ends when its channel closes")
         .unwrap();
+}
+
+#[test]
+fn same_facts_ignores_the_time_and_duration_only() {
+    let mut a = Scanner::new().scan();
+    let mut b = a.clone();
+    b.at += Duration::from_secs(5);
+    b.took += Duration::from_millis(3);
+    assert!(a.same_facts(&b));
+    a.listeners.push(Listener {
+        addr: "127.0.0.1:1".parse().unwrap(),
+        v6only: false,
+        uid: 0,
+        inode: 1,
+        pids: vec![],
+    });
+    assert!(!a.same_facts(&b));
+    b.listeners = a.listeners.clone();
+    b.error = Some("failed".into());
+    assert!(!a.same_facts(&b));
 }
