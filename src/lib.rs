@@ -15,6 +15,7 @@ pub mod logs;
 pub mod manifest;
 pub mod message;
 pub mod plan;
+pub mod portplan;
 pub mod ports;
 pub mod state;
 pub mod terminal;

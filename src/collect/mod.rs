@@ -11,6 +11,7 @@ mod sweep;
 mod tcp;
 mod watch;
 
+pub mod port_scan;
 pub mod self_usage;
 pub mod trouble;
 pub use distinct::{DistinctTargets, sweep_plan};

@@ -4,5 +4,6 @@ pub mod alerts;
 pub mod detail;
 pub mod help;
 pub mod logs;
+pub mod ports;
 pub mod status;
 pub mod table;
