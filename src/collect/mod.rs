@@ -10,6 +10,8 @@ mod sweep;
 mod tcp;
 mod watch;
 
+pub mod docker;
+pub mod proc_usage;
 pub mod self_usage;
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
 pub use sweep::sweep;
