@@ -25,27 +25,38 @@ use crate::support::{Worker, fixture, fixture_bytes, quick_config};
 type Body = BoxBody<Bytes, Infallible>;
 type Route = Arc<dyn Fn(&str) -> Response<Body> + Send + Sync>;
 
-/// An HTTP/1.1 server on a unix socket in a temporary directory, recording every request.
+/// An HTTP/1.1 server on a unix socket, recording every request; dropping it closes the
+/// socket and every connection (like an engine that died).
 pub struct FakeEngine {
     pub socket: PathBuf,
     pub requests: Arc<Mutex<Vec<String>>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl FakeEngine {
+    /// On a socket in a new temporary directory.
     pub fn start(route: Route) -> FakeEngine {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let socket = dir.path().join("docker.sock");
+        let mut engine = FakeEngine::start_at(dir.path().join("docker.sock"), route);
+        engine._dir = Some(dir);
+        engine
+    }
+
+    /// On `socket` (a stale socket file there is replaced).
+    pub fn start_at(socket: PathBuf, route: Route) -> FakeEngine {
+        let _ = std::fs::remove_file(&socket);
         let listener =
             tokio::net::UnixListener::bind(&socket).expect("bind the fake engine's socket");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let log = requests.clone();
         let task = tokio::spawn(async move {
+            // Owned here: aborting the accept loop drops every connection with it.
+            let mut connections = tokio::task::JoinSet::new();
             while let Ok((stream, _)) = listener.accept().await {
                 let route = route.clone();
                 let log = log.clone();
-                tokio::spawn(async move {
+                connections.spawn(async move {
                     let service = service_fn(move |req: Request<Incoming>| {
                         let path = req
                             .uri()
@@ -65,7 +76,7 @@ impl FakeEngine {
         FakeEngine {
             socket,
             requests,
-            _dir: dir,
+            _dir: None,
             task,
         }
     }
@@ -78,6 +89,7 @@ impl FakeEngine {
 impl Drop for FakeEngine {
     fn drop(&mut self) {
         self.task.abort();
+        let _ = std::fs::remove_file(&self.socket);
     }
 }
 
@@ -329,5 +341,121 @@ async fn an_engine_refusing_our_version_is_reported_in_its_words() {
             .starts_with("Docker engine refused us: client version 1.45"),
         "{}",
         problem.words()
+    );
+}
+
+#[tokio::test]
+async fn the_worker_reconnects_when_the_engine_dies_hangs_and_comes_back() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let socket = dir.path().join("docker.sock");
+    let silent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let route = {
+        let inner = fixture_engine();
+        let silent = silent.clone();
+        Arc::new(move |path: &str| {
+            if silent.load(std::sync::atomic::Ordering::SeqCst) {
+                endless()
+            } else {
+                inner(path)
+            }
+        }) as Route
+    };
+    let mut config = quick_config(Some(format!("unix://{}", socket.display())));
+    config.keepalive = Duration::from_millis(300);
+    // No engine yet: the worker says so and keeps trying.
+    let mut worker = Worker::start(config, vec![by_name(0, "anychat-nats")]);
+    let wait = Duration::from_secs(10);
+    let unavailable = |f: &DockerFact| match f {
+        DockerFact::Unavailable { problem, .. } => Some(problem.clone()),
+        _ => None,
+    };
+    let connected = |f: &DockerFact| matches!(f, DockerFact::Connected { .. }).then_some(());
+    let nats_seen = |f: &DockerFact| {
+        matches!(
+            f,
+            DockerFact::ContainerSeen {
+                entry: EntryId(0),
+                ..
+            }
+        )
+        .then_some(())
+    };
+    assert!(matches!(
+        worker.wait_for(wait, "no engine", unavailable).await,
+        EngineProblem::NoSocket { .. }
+    ));
+    // The engine comes up: connected, and the containers looked at again.
+    let engine = FakeEngine::start_at(socket.clone(), route.clone());
+    worker.wait_for(wait, "connected", connected).await;
+    worker.wait_for(wait, "nats seen", nats_seen).await;
+    // The engine dies: its event stream ends, the worker notices and retries.
+    worker.forget();
+    drop(engine);
+    let problem = worker.wait_for(wait, "the engine gone", unavailable).await;
+    assert!(
+        matches!(
+            problem,
+            EngineProblem::Other { .. } | EngineProblem::NoSocket { .. }
+        ),
+        "{problem:?}"
+    );
+    let engine = FakeEngine::start_at(socket.clone(), route.clone());
+    worker.wait_for(wait, "connected again", connected).await;
+    worker.wait_for(wait, "nats seen again", nats_seen).await;
+    // The engine hangs: the keepalive ping times out.
+    worker.forget();
+    silent.store(true, std::sync::atomic::Ordering::SeqCst);
+    let problem = worker
+        .wait_for(wait, "the engine silent", unavailable)
+        .await;
+    assert!(
+        matches!(problem, EngineProblem::NotAnswering { .. }),
+        "{problem:?}"
+    );
+    silent.store(false, std::sync::atomic::Ordering::SeqCst);
+    worker
+        .wait_for(wait, "connected after the hang", connected)
+        .await;
+    drop(engine);
+}
+
+#[tokio::test]
+async fn a_snapshot_for_check() {
+    let engine = FakeEngine::start(fixture_engine());
+    let wanted = [
+        by_name(0, "anychat-unhealthy"),
+        by_name(1, "anychat-postgres"),
+    ];
+    let facts = anychat_top::collect::docker::snapshot(
+        Some(&engine.host()),
+        &wanted,
+        Duration::from_secs(5),
+    )
+    .await
+    .expect("the fake engine answers");
+    assert!(
+        matches!(&facts[0], DockerFact::Connected { api_version, .. } if api_version == "1.41"),
+        "{:?}",
+        facts[0]
+    );
+    assert!(
+        matches!(&facts[1], DockerFact::ContainerSeen { entry: EntryId(0), info, .. } if info.health == anychat_top::collect::docker::EngineHealth::Unhealthy)
+    );
+    assert!(matches!(
+        &facts[2],
+        DockerFact::ContainerMissing {
+            entry: EntryId(1),
+            ..
+        }
+    ));
+    assert_eq!(facts.len(), 3);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let missing = format!("unix://{}", dir.path().join("none.sock").display());
+    let problem =
+        anychat_top::collect::docker::snapshot(Some(&missing), &wanted, Duration::from_secs(5))
+            .await;
+    assert!(
+        matches!(problem, Err(EngineProblem::NoSocket { .. })),
+        "{problem:?}"
     );
 }

@@ -11,6 +11,7 @@ mod connect;
 mod decode;
 mod facts;
 mod matching;
+mod snapshot;
 mod streams;
 mod worker;
 
@@ -26,6 +27,7 @@ pub use facts::{
     DockerFact, EngineHealth, EngineProblem, MatchedBy, PublishedPort, WantedContainer,
 };
 pub use matching::{Candidate, Match, match_all, short};
+pub use snapshot::{snapshot, wanted_from_plan};
 pub use streams::LogFrames;
 
 /// How the worker reaches the engine and paces itself.
