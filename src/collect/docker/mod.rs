@@ -6,11 +6,13 @@
 //! `mpsc::Receiver<DockerCommand>`; the worker never blocks its caller, reconnects with a
 //! backoff when the engine goes away, and ends when the facts receiver is dropped.
 
+mod actions;
 mod compose;
 mod connect;
 mod decode;
 mod facts;
 mod matching;
+mod session;
 mod snapshot;
 mod streams;
 mod worker;

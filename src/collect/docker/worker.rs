@@ -3,29 +3,22 @@
 //! the commands it is sent.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
-use bollard::Docker;
-use bollard::query_parameters::{
-    EventsOptionsBuilder, ListContainersOptionsBuilder, RestartContainerOptionsBuilder,
-    StartContainerOptions, StopContainerOptionsBuilder,
-};
+use bollard::query_parameters::{EventsOptionsBuilder, ListContainersOptionsBuilder};
 use futures::StreamExt;
 use tokio::sync::mpsc;
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
 use super::DockerConfig;
+use super::actions::{absolute, act, refused};
 use super::compose::{self, compose_up};
 use super::connect::{Connection, EngineAddress, classify, connect, within};
 use super::decode::{EventKind, WATCHED_EVENTS, classify_event, container_info, running_for};
-use super::facts::{
-    ComposeUp, ContainerAction, DockerCommand, DockerFact, EngineProblem, MatchedBy,
-    WantedContainer,
-};
+use super::facts::{ComposeUp, DockerCommand, DockerFact, EngineProblem, WantedContainer};
 use super::matching::{Candidate, match_all, short};
-use super::streams::{LogCursor, follow_logs, follow_stats};
+use super::session::{Session, Tracked};
 use crate::plan::EntryId;
 
 /// How a connected session ended.
@@ -34,24 +27,6 @@ enum Ended {
     Closed,
     /// The engine went away or stopped answering.
     Lost(EngineProblem),
-}
-
-/// What the worker follows of one entry's container.
-struct Tracked {
-    id: String,
-    by: MatchedBy,
-    /// Start time of the run the streams belong to.
-    started_at: Option<SystemTime>,
-    stats: Option<AbortHandle>,
-    logs: Option<AbortHandle>,
-}
-
-impl Tracked {
-    fn stop_streams(&mut self) {
-        for handle in [self.stats.take(), self.logs.take()].into_iter().flatten() {
-            handle.abort();
-        }
-    }
 }
 
 pub(super) struct Worker {
@@ -416,148 +391,4 @@ impl Worker {
             wanted.compose_service.as_deref()?,
         ))
     }
-}
-
-/// A connected session's containers and their streams.
-struct Session {
-    docker: Docker,
-    tracked: HashMap<EntryId, Tracked>,
-    /// Where each container's logs were read up to, by container id.
-    cursors: HashMap<String, LogCursor>,
-    streams: JoinSet<()>,
-    /// The containers were listed once (every entry reported).
-    listed: bool,
-}
-
-impl Session {
-    /// Opens the streams of a live container's new run (closing the old run's), closes the
-    /// stats of a stopped one; a container never read gets its last lines once.
-    fn follow(
-        &mut self,
-        entry: EntryId,
-        id: &str,
-        live: bool,
-        started_at: Option<SystemTime>,
-        tail: usize,
-        facts: &mpsc::Sender<DockerFact>,
-    ) {
-        let Some(tracked) = self.tracked.get_mut(&entry) else {
-            return;
-        };
-        let new_run = tracked.started_at != started_at;
-        tracked.started_at = started_at;
-        let first_read = !self.cursors.contains_key(id);
-        let cursor = self.cursors.entry(id.to_string()).or_default().clone();
-        if !live {
-            if let Some(stats) = tracked.stats.take() {
-                stats.abort();
-            }
-            if first_read {
-                let task = follow_logs(
-                    self.docker.clone(),
-                    entry,
-                    id.to_string(),
-                    tail,
-                    cursor,
-                    facts.clone(),
-                );
-                tracked.logs = Some(self.streams.spawn(task));
-            }
-            return;
-        }
-        if new_run || tracked.stats.is_none() {
-            if let Some(old) = tracked.stats.take() {
-                old.abort();
-            }
-            let task = follow_stats(self.docker.clone(), entry, id.to_string(), facts.clone());
-            tracked.stats = Some(self.streams.spawn(task));
-        }
-        if new_run || tracked.logs.as_ref().is_none_or(AbortHandle::is_finished) {
-            if let Some(old) = tracked.logs.take() {
-                old.abort();
-            }
-            let task = follow_logs(
-                self.docker.clone(),
-                entry,
-                id.to_string(),
-                tail,
-                cursor,
-                facts.clone(),
-            );
-            tracked.logs = Some(self.streams.spawn(task));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        // The JoinSet aborts the streams; the handles only need forgetting.
-        for tracked in self.tracked.values_mut() {
-            tracked.stop_streams();
-        }
-    }
-}
-
-async fn act(
-    docker: &Docker,
-    id: &str,
-    action: ContainerAction,
-    timeout: Duration,
-    address: &EngineAddress,
-) -> Result<(), String> {
-    let seconds = |d: Duration| i32::try_from(d.as_secs()).unwrap_or(i32::MAX);
-    let result = match action {
-        ContainerAction::Start => {
-            within(
-                timeout,
-                address,
-                docker.start_container(id, None::<StartContainerOptions>),
-            )
-            .await
-        }
-        ContainerAction::Stop { timeout: grace } => {
-            let options = StopContainerOptionsBuilder::new().t(seconds(grace)).build();
-            within(
-                timeout + grace,
-                address,
-                docker.stop_container(id, Some(options)),
-            )
-            .await
-        }
-        ContainerAction::Restart { timeout: grace } => {
-            let options = RestartContainerOptionsBuilder::new()
-                .t(seconds(grace))
-                .build();
-            within(
-                timeout + grace,
-                address,
-                docker.restart_container(id, Some(options)),
-            )
-            .await
-        }
-    };
-    result.map_err(|problem| format!("{} {}: {}", action.verb(), short(id), problem.words()))
-}
-
-/// The fact telling that `command` was not carried out, and why.
-fn refused(command: DockerCommand, why: String) -> DockerFact {
-    match command {
-        DockerCommand::Act { entry, action, .. } => DockerFact::ActionFinished {
-            entry,
-            action,
-            outcome: Err(why),
-        },
-        DockerCommand::ComposeUp { entry, up } => DockerFact::ComposeFinished {
-            entry,
-            up,
-            outcome: Err(why),
-        },
-    }
-}
-
-/// `path` made absolute against the current directory, `..` and symlinks resolved when it exists.
-fn absolute(path: &std::path::Path) -> PathBuf {
-    std::fs::canonicalize(path)
-        .or_else(|_| std::path::absolute(path))
-        .unwrap_or_else(|_| path.to_path_buf())
 }
