@@ -39,8 +39,8 @@ impl DockerState {
             hint: None,
         };
         if !connected {
+            // Why is said once, with the connection.
             row.state = "unknown".into();
-            row.hint = Some(self.connection_words(now).0);
             return Some(row);
         }
         if !e.known {
