@@ -363,7 +363,10 @@ async fn the_worker_reconnects_when_the_engine_dies_hangs_and_comes_back() {
     let mut config = quick_config(Some(format!("unix://{}", socket.display())));
     config.keepalive = Duration::from_millis(300);
     // No engine yet: the worker says so and keeps trying.
-    let mut worker = Worker::start(config, vec![by_name(0, "anychat-nats")]);
+    let mut worker = Worker::start(
+        config,
+        vec![by_name(0, "anychat-nats"), by_name(1, "anychat-crashed")],
+    );
     let wait = Duration::from_secs(10);
     let unavailable = |f: &DockerFact| match f {
         DockerFact::Unavailable { problem, .. } => Some(problem.clone()),
@@ -388,6 +391,19 @@ async fn the_worker_reconnects_when_the_engine_dies_hangs_and_comes_back() {
     let engine = FakeEngine::start_at(socket.clone(), route.clone());
     worker.wait_for(wait, "connected", connected).await;
     worker.wait_for(wait, "nats seen", nats_seen).await;
+    let crashed_logs = |f: &DockerFact| {
+        matches!(
+            f,
+            DockerFact::LogLines {
+                entry: EntryId(1),
+                ..
+            }
+        )
+        .then_some(())
+    };
+    worker
+        .wait_for(wait, "the crashed container's lines", crashed_logs)
+        .await;
     // The engine dies: its event stream ends, the worker notices and retries.
     worker.forget();
     drop(engine);
@@ -416,7 +432,26 @@ async fn the_worker_reconnects_when_the_engine_dies_hangs_and_comes_back() {
     worker
         .wait_for(wait, "connected after the hang", connected)
         .await;
+    worker
+        .wait_for(wait, "nats seen after the hang", nats_seen)
+        .await;
+    // Three sessions, but the stopped container's last lines were sent once (a second
+    // sending would have arrived within this second).
+    worker.drain(Duration::from_secs(1)).await;
     drop(engine);
+    let crashed_lines: usize = worker
+        .seen
+        .iter()
+        .map(|f| match f {
+            DockerFact::LogLines {
+                entry: EntryId(1),
+                lines,
+                ..
+            } => lines.len(),
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(crashed_lines, 2);
 }
 
 #[tokio::test]

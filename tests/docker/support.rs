@@ -90,6 +90,15 @@ impl Worker {
         }
     }
 
+    /// Receives whatever comes within `within` (into `seen`).
+    pub async fn drain(&mut self, within: Duration) {
+        let deadline = tokio::time::Instant::now() + within;
+        while let Ok(Some(fact)) = tokio::time::timeout_at(deadline, self.facts.recv()).await {
+            self.seen.push(fact.clone());
+            self.backlog.push_back(fact);
+        }
+    }
+
     pub async fn send(&self, command: DockerCommand) {
         self.commands
             .send(command)

@@ -19,6 +19,7 @@ use super::decode::{EventKind, WATCHED_EVENTS, classify_event, container_info, r
 use super::facts::{ComposeUp, DockerCommand, DockerFact, EngineProblem, WantedContainer};
 use super::matching::{Candidate, match_all, short};
 use super::session::{Session, Tracked};
+use super::streams::LogCursor;
 use crate::plan::EntryId;
 
 /// How a connected session ended.
@@ -40,6 +41,8 @@ pub(super) struct Worker {
     commands_open: bool,
     facts: mpsc::Sender<DockerFact>,
     compose_program: Option<Vec<String>>,
+    /// Where each container's logs were read up to, by container id (kept across sessions).
+    cursors: HashMap<String, LogCursor>,
 }
 
 impl Worker {
@@ -65,6 +68,7 @@ impl Worker {
             commands_open: true,
             facts,
             compose_program: None,
+            cursors: HashMap::new(),
         }
     }
 
@@ -139,15 +143,23 @@ impl Worker {
         }
     }
 
+    /// One connected session; log cursors outlive it, so that a reconnection resumes each
+    /// container's logs where they were instead of sending its last lines again.
     async fn session(&mut self, conn: Connection) -> Ended {
-        let docker = conn.docker;
         let mut session = Session {
-            docker: docker.clone(),
+            docker: conn.docker,
             tracked: HashMap::new(),
-            cursors: HashMap::new(),
+            cursors: std::mem::take(&mut self.cursors),
             streams: JoinSet::new(),
             listed: false,
         };
+        let ended = self.follow_engine(&mut session).await;
+        self.cursors = std::mem::take(&mut session.cursors);
+        ended
+    }
+
+    async fn follow_engine(&mut self, session: &mut Session) -> Ended {
+        let docker = session.docker.clone();
         // Events from a second ago: nothing between the list below and the subscription is lost.
         let since = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -163,7 +175,7 @@ impl Worker {
             .filters(&filters)
             .build();
         let mut events = docker.events(Some(options));
-        if let Err(ended) = self.rematch(&mut session).await {
+        if let Err(ended) = self.rematch(session).await {
             return ended;
         }
         let mut actions: JoinSet<DockerFact> = JoinSet::new();
@@ -184,13 +196,13 @@ impl Worker {
                             return Ended::Lost(EngineProblem::Other { message });
                         }
                     };
-                    if let Err(ended) = self.on_event(&mut session, kind).await {
+                    if let Err(ended) = self.on_event(session, kind).await {
                         return ended;
                     }
                 }
                 command = self.commands.recv(), if self.commands_open => match command {
                     Some(command) => {
-                        if let Some(fact) = self.dispatch(&session, command, &mut actions)
+                        if let Some(fact) = self.dispatch(session, command, &mut actions)
                             && !self.send(fact).await
                         {
                             return Ended::Closed;
