@@ -133,3 +133,23 @@ async fn an_unsupported_docker_host_is_named() {
         "DOCKER_HOST=ssh://me@build-box is not supported by this build"
     );
 }
+
+#[tokio::test]
+async fn the_worker_ends_when_its_facts_receiver_is_dropped() {
+    let (fact_tx, facts) = tokio::sync::mpsc::channel(4);
+    let (_commands, command_rx) = tokio::sync::mpsc::channel(4);
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let config = quick_config(Some(format!(
+        "unix://{}",
+        dir.path().join("none.sock").display()
+    )));
+    let task = tokio::spawn(anychat_top::collect::docker::run(
+        config,
+        wanted(),
+        command_rx,
+        fact_tx,
+    ));
+    drop(facts);
+    let ended = tokio::time::timeout(Duration::from_secs(10), task).await;
+    assert!(matches!(ended, Ok(Ok(()))), "{ended:?}");
+}
