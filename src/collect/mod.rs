@@ -12,6 +12,8 @@ mod tcp;
 mod watch;
 
 pub mod port_scan;
+pub mod docker;
+pub mod proc_usage;
 pub mod self_usage;
 pub mod trouble;
 pub use distinct::{DistinctTargets, sweep_plan};

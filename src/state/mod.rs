@@ -1,5 +1,6 @@
 //! The single owner of everything the dashboard shows: pure, synchronous, tested without a terminal.
 
+pub mod docker;
 pub mod logs_ui;
 pub mod ports;
 pub mod procs;
