@@ -12,6 +12,7 @@ pub mod layout;
 pub mod logs;
 pub mod manifest;
 pub mod message;
+pub mod metrics;
 pub mod plan;
 pub mod ports;
 pub mod state;
