@@ -10,6 +10,7 @@ mod sweep;
 mod tcp;
 mod watch;
 
+pub mod scrape;
 pub mod self_usage;
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
 pub use sweep::sweep;

@@ -1,6 +1,7 @@
 //! The single owner of everything the dashboard shows: pure, synchronous, tested without a terminal.
 
 pub mod logs_ui;
+pub mod metrics;
 pub mod procs;
 pub mod rows;
 pub mod target;
