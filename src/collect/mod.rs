@@ -10,8 +10,10 @@ mod sweep;
 mod tcp;
 mod watch;
 
+pub mod nats;
 pub mod scrape;
 pub mod self_usage;
+pub mod sockets;
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};
 pub use sweep::sweep;
 pub use watch::{ProbeWakeups, SOON, spawn_watchers, spawn_watchers_with_wakeups};

@@ -2,6 +2,7 @@
 
 pub mod logs_ui;
 pub mod metrics;
+pub mod nats;
 pub mod procs;
 pub mod rows;
 pub mod target;
