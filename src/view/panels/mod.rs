@@ -2,7 +2,11 @@
 
 pub mod alerts;
 pub mod detail;
+pub mod explorer;
+pub mod figures;
 pub mod help;
 pub mod logs;
+pub mod metrics;
+pub mod nats;
 pub mod status;
 pub mod table;
