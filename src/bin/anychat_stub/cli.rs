@@ -90,6 +90,15 @@ pub struct Args {
     /// Do not log answered HTTP /health and gRPC health checks.
     #[arg(long)]
     pub quiet_health: bool,
+
+    /// Connect to NATS at HOST:PORT, subscribe and publish on notification.<domain>.* subjects
+    /// (reconnects quietly when it is away).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub nats: Option<String>,
+
+    /// Time between two NATS publishes.
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration, default_value = "500ms")]
+    pub nats_every: Duration,
 }
 
 /// Status the gRPC health service reports until --fail-health-after fires.
