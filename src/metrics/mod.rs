@@ -4,6 +4,8 @@
 pub mod attribution;
 pub mod exposition;
 pub mod go_duration;
+pub mod headless;
 pub mod line_check;
 pub mod quantile;
+pub mod render;
 pub mod zap;
