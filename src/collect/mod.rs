@@ -11,6 +11,7 @@ mod tcp;
 mod watch;
 
 pub mod nats;
+pub mod prometheus_api;
 pub mod scrape;
 pub mod self_usage;
 pub mod sockets;

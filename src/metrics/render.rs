@@ -13,6 +13,7 @@ use crate::state::metrics::{MetricsSource, ServiceMetrics};
 
 fn source_name(s: MetricsSource) -> &'static str {
     match s {
+        MetricsSource::Prometheus => "prometheus",
         MetricsSource::Endpoint => "endpoint",
         MetricsSource::Logs => "logs",
         MetricsSource::None => "none",
@@ -52,6 +53,13 @@ fn problems(
     stale_after: Duration,
 ) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(p) = &m.prometheus {
+        if !p.seen.last_error.is_empty() {
+            out.push(format!("Prometheus: {}", p.seen.last_error));
+        } else if !p.listed {
+            out.push("Prometheus: not in its latest answer".into());
+        }
+    }
     if let Some(ep) = &m.endpoint {
         match ep.attribution {
             Attribution::HeldBy(e) => out.push(format!(
@@ -140,6 +148,7 @@ pub fn metrics_json(
         values.insert(json_name(w).into(), num(m.current(w)));
     }
     let quantiles = match m.source() {
+        MetricsSource::Prometheus => m.prometheus.as_ref().map(|p| p.quantiles),
         MetricsSource::Endpoint => m.endpoint.as_ref().map(|e| e.quantiles),
         MetricsSource::Logs => Some(m.logs.total.quantiles),
         MetricsSource::None => None,

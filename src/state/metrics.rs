@@ -5,6 +5,7 @@ pub mod endpoint;
 pub mod explorer;
 pub mod history;
 pub mod logs;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use endpoint::EndpointMetrics;
 use explorer::DEFAULT_SERIES_CAP;
 use history::{Watched, WatchedSet};
 use logs::LogMetrics;
+use prometheus::{PromMetrics, PromStatus};
 
 /// Which families feed the watched values; every name can be changed (layout or manifest).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -90,27 +92,38 @@ impl Default for MetricsConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricsSource {
+    /// A Prometheus server's HTTP API.
+    Prometheus,
     Endpoint,
     Logs,
     None,
 }
 
-/// One service's metrics from both sources.
+/// One service's metrics from every source.
 #[derive(Debug, Clone, Default)]
 pub struct ServiceMetrics {
+    /// Set when Prometheus lists a target that is this service.
+    pub prometheus: Option<PromMetrics>,
     /// Set when the plan gives the service a metrics port.
     pub endpoint: Option<EndpointMetrics>,
     pub logs: LogMetrics,
 }
 
 impl ServiceMetrics {
-    /// The endpoint once it has answered for this service; else the logs once they showed a request.
+    /// Prometheus while it lists the service as up with values; else the endpoint once it has
+    /// answered for this service; else the logs once they showed a request; else Prometheus'
+    /// last values, if any.
     pub fn source(&self) -> MetricsSource {
+        let prom = self.prometheus.as_ref().filter(|p| p.last_ok.is_some());
+        if prom.is_some_and(PromMetrics::current) {
+            return MetricsSource::Prometheus;
+        }
         match &self.endpoint {
             Some(e) if e.last_ok.is_some() && e.attribution == Attribution::Own => {
                 MetricsSource::Endpoint
             }
             _ if self.logs.requests_total > 0 => MetricsSource::Logs,
+            _ if prom.is_some() => MetricsSource::Prometheus,
             _ => MetricsSource::None,
         }
     }
@@ -118,6 +131,7 @@ impl ServiceMetrics {
     /// The histories of the source shown.
     pub fn watched(&self) -> Option<&WatchedSet> {
         match self.source() {
+            MetricsSource::Prometheus => self.prometheus.as_ref().map(|p| &p.watched),
             MetricsSource::Endpoint => self.endpoint.as_ref().map(|e| &e.watched),
             MetricsSource::Logs => Some(&self.logs.watched),
             MetricsSource::None => None,
@@ -137,6 +151,8 @@ pub struct MetricsState {
     pub services: Vec<ServiceMetrics>,
     /// Which entries are configured with each metrics endpoint (several share the plan's 2112).
     pub claims: BTreeMap<Endpoint, Vec<EntryId>>,
+    /// Set when a Prometheus server is a source.
+    pub prometheus: Option<PromStatus>,
     last_derived: Option<Instant>,
 }
 
@@ -168,6 +184,7 @@ impl MetricsState {
             config,
             services,
             claims,
+            prometheus: None,
             last_derived: None,
         }
     }

@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Widget};
 
 use super::figures::{amount, fit, fit_left, percent, seconds};
+use crate::state::metrics::endpoint::EndpointMetrics;
 use crate::state::metrics::{MetricsSource, ServiceMetrics};
 use crate::view::theme::Theme;
 
@@ -47,7 +48,15 @@ impl Widget for &ExplorerPanel<'_> {
             return;
         };
         match (m.source(), &m.endpoint) {
-            (MetricsSource::Endpoint, Some(ep)) => {
+            (MetricsSource::Endpoint, Some(ep))
+            | (
+                MetricsSource::Prometheus,
+                Some(
+                    ep @ EndpointMetrics {
+                        last_ok: Some(_), ..
+                    },
+                ),
+            ) => {
                 let chart_h = if self.chosen.is_some() {
                     (inner.height / 3)
                         .max(6)
@@ -70,6 +79,13 @@ impl Widget for &ExplorerPanel<'_> {
                 }
             }
             (MetricsSource::Logs, _) => self.methods(m, inner, buf),
+            (MetricsSource::Prometheus, _) => Paragraph::new(Span::styled(
+                "values from Prometheus; the family list needs the service's own /metrics page, \
+                 which has not answered here",
+                t.dim(),
+            ))
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .render(inner, buf),
             _ => Paragraph::new(Span::styled(
                 "no metrics yet: the endpoint has not answered and no request lines were seen",
                 t.dim(),

@@ -1,5 +1,6 @@
 //! The metrics panel: per service, request rate, error rate, p95, goroutines, RSS and CPU, each
-//! with its value and a sparkline, the source (endpoint or logs), and errors or staleness.
+//! with its value and a sparkline, the source (Prometheus, endpoint or logs), and errors or
+//! staleness.
 
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ pub struct MetricsPanel<'a> {
 }
 
 const NAME_W: usize = 16;
-const SRC_W: usize = 4;
+const SRC_W: usize = 5;
 const VALUE_W: usize = 6;
 
 /// `value` of `w` as the column shows it.
@@ -53,25 +54,54 @@ pub fn value_text(w: Watched, v: Option<f64>) -> String {
     }
 }
 
-/// "ep", "log", "—", with a `~` when stale or failing.
+/// "prom", "ep", "log", "—", with a `~` when stale or failing; and whether it is stale.
 fn source_text(m: &ServiceMetrics, now: Instant, stale_after: Duration) -> (String, bool) {
-    let stale = m
-        .endpoint
-        .as_ref()
-        .is_some_and(|e| e.attribution == Attribution::Own && e.stale(now, stale_after));
-    let text = match m.source() {
-        MetricsSource::Endpoint if stale => "ep~",
-        MetricsSource::Endpoint => "ep",
-        MetricsSource::Logs => "log",
-        MetricsSource::None => "—",
+    let (text, stale) = match m.source() {
+        MetricsSource::Prometheus => ("prom", m.prometheus.as_ref().is_none_or(|p| p.stale(now))),
+        MetricsSource::Endpoint => (
+            "ep",
+            m.endpoint
+                .as_ref()
+                .is_some_and(|e| e.attribution == Attribution::Own && e.stale(now, stale_after)),
+        ),
+        MetricsSource::Logs => ("log", false),
+        MetricsSource::None => ("—", false),
     };
-    (text.into(), stale && m.source() == MetricsSource::Endpoint)
+    let text = if stale {
+        format!("{text}~")
+    } else {
+        text.into()
+    };
+    (text, stale)
+}
+
+/// What Prometheus says about the service, when it lists it (or did).
+fn prometheus_words(m: &ServiceMetrics, now: Instant, out: &mut Vec<(Severity, String)>) {
+    let Some(p) = &m.prometheus else { return };
+    if !p.listed {
+        let since = p.last_ok.map_or("no values yet".to_owned(), |t| {
+            format!(
+                "values from {} ago",
+                format::age(now.saturating_duration_since(t))
+            )
+        });
+        out.push((
+            Severity::Warning,
+            format!("Prometheus: not in its latest answer ({since})"),
+        ));
+    } else if !p.seen.last_error.is_empty() {
+        out.push((
+            Severity::Error,
+            format!("Prometheus: down: {}", p.seen.last_error),
+        ));
+    }
 }
 
 /// The words about one service's metrics: held port, last error, dropped lines, cap.
 pub fn status_text(row: &MetricsRow<'_>, now: Instant) -> Vec<(Severity, String)> {
     let mut out = Vec::new();
     let m = row.metrics;
+    prometheus_words(m, now, &mut out);
     if let Some(ep) = &m.endpoint {
         match ep.attribution {
             Attribution::HeldBy(_) => out.push((
@@ -203,10 +233,14 @@ impl Widget for &MetricsPanel<'_> {
             let words = status_text(row, self.now);
             let mut spans = vec![Span::styled(format!("{}: ", row.name), t.header())];
             if words.is_empty() {
-                let src = match row.metrics.source() {
-                    MetricsSource::Endpoint => "from its /metrics endpoint",
-                    MetricsSource::Logs => "from its request log lines",
-                    MetricsSource::None => "no metrics yet (no endpoint answer, no request lines)",
+                let src = match (row.metrics.source(), &row.metrics.prometheus) {
+                    (MetricsSource::Prometheus, Some(p)) => format!(
+                        "from Prometheus: job {}, instance {}",
+                        p.seen.job, p.seen.instance
+                    ),
+                    (MetricsSource::Endpoint, _) => "from its /metrics endpoint".into(),
+                    (MetricsSource::Logs, _) => "from its request log lines".into(),
+                    _ => "no metrics yet (no endpoint answer, no request lines)".into(),
                 };
                 spans.push(Span::styled(src, t.dim()));
             }

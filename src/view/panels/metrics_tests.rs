@@ -95,7 +95,86 @@ pub(crate) fn scene() -> (Plan, MetricsState, Instant) {
     for k in 0..20u64 {
         s.tick(t0 + Duration::from_secs(2 * k + 1), Duration::from_secs(2));
     }
+    prometheus_rounds(&plan, &mut s, t0);
     (plan, s, t0 + Duration::from_secs(40))
+}
+
+/// Prometheus feeds friend-service (history, then values now) and group-service (up, then
+/// down with Prometheus' error).
+fn prometheus_rounds(plan: &Plan, s: &mut MetricsState, t0: Instant) {
+    use crate::collect::prometheus_api::decode::Health;
+    use crate::collect::prometheus_api::matching::MatchedBy;
+    use crate::collect::prometheus_api::promql::WatchedValues;
+    use crate::collect::prometheus_api::{PromFact, PromRound, PromValues, TargetSeen};
+    let seen = |name: &str, port: u16, health: Health, error: &str| TargetSeen {
+        entry: plan.entry_named(name).expect(name),
+        target: None,
+        by: MatchedBy::Name,
+        instance: format!("10.0.0.5:{port}"),
+        job: name.to_owned(),
+        health,
+        last_error: error.to_owned(),
+        last_scrape: None,
+        last_scrape_duration: None,
+        scrape_interval: Some(Duration::from_secs(2)),
+    };
+    let v = |i: u64| WatchedValues {
+        values: [
+            Some(20.0 + (i % 5) as f64),
+            Some(if i.is_multiple_of(4) { 2.5 } else { 0.0 }),
+            Some(0.012 + 0.001 * (i % 3) as f64),
+            Some(30.0 + (i % 2) as f64),
+            Some(4.2e7),
+            Some(3.0 + (i % 3) as f64),
+        ],
+        quantiles: [Some(0.006), Some(0.012), Some(0.02)],
+    };
+    let friend = plan.entry_named("friend-service").expect("friend");
+    let group = plan.entry_named("group-service").expect("group");
+    s.use_prometheus("http://10.0.0.5:9090", Duration::from_secs(2));
+    let round = |targets, values| PromRound {
+        targets,
+        other_targets: 2,
+        values,
+    };
+    let fact = |at, round| PromFact {
+        url: "http://10.0.0.5:9090".into(),
+        at,
+        took: Duration::from_millis(3),
+        outcome: Ok(round),
+    };
+    let up = || {
+        vec![
+            seen("friend-service", 2112, Health::Up, ""),
+            seen("group-service", 2112, Health::Up, ""),
+        ]
+    };
+    let at = t0 + Duration::from_secs(34);
+    let history = round(
+        up(),
+        PromValues::History {
+            step: Duration::from_secs(2),
+            rows: vec![
+                (friend, (0..30).map(v).collect()),
+                (group, (0..30).map(|i| v(i + 2)).collect()),
+            ],
+        },
+    );
+    s.apply_prometheus(&fact(at, history), at);
+    let at = at + Duration::from_secs(2);
+    let now = round(up(), PromValues::Now(vec![(friend, v(31)), (group, v(40))]));
+    s.apply_prometheus(&fact(at, now), at);
+    let at = at + Duration::from_secs(2);
+    let refused =
+        "Get \"http://10.0.0.5:2112/metrics\": dial tcp 10.0.0.5:2112: connect: connection refused";
+    let down = round(
+        vec![
+            seen("friend-service", 2112, Health::Up, ""),
+            seen("group-service", 2112, Health::Down, refused),
+        ],
+        PromValues::Now(vec![(friend, v(32))]),
+    );
+    s.apply_prometheus(&fact(at, down), at);
 }
 
 pub(crate) fn text(buf: &Buffer) -> String {
@@ -138,5 +217,38 @@ fn metrics_panel_snapshots() {
         let mut buf = Buffer::empty(Rect::new(0, 0, w, h));
         (&panel).render(buf.area, &mut buf);
         insta::assert_snapshot!(format!("metrics_{w}x{h}"), text(&buf));
+    }
+}
+
+#[test]
+fn metrics_panel_from_prometheus() {
+    let (plan, state, now) = scene();
+    let rows: Vec<MetricsRow> = ["friend-service", "group-service", "auth-service"]
+        .iter()
+        .map(|name| MetricsRow {
+            name,
+            metrics: &state.services[plan.entry_named(name).expect(name).0],
+            holder: None,
+        })
+        .collect();
+    for selected in [0, 1] {
+        let panel = MetricsPanel {
+            rows: rows
+                .iter()
+                .map(|r| MetricsRow {
+                    name: r.name,
+                    metrics: r.metrics,
+                    holder: None,
+                })
+                .collect(),
+            selected: Some(selected),
+            now,
+            stale_after: state.config.stale_after,
+            focused: false,
+            theme: Theme { color: false },
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 80, 8));
+        (&panel).render(buf.area, &mut buf);
+        insta::assert_snapshot!(format!("metrics_prometheus_{selected}"), text(&buf));
     }
 }
