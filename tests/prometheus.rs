@@ -22,7 +22,7 @@ use anychat_top::metrics::exposition::{Page, Value};
 use anychat_top::plan::{EntryId, Plan};
 use anychat_top::state::metrics::history::Watched;
 use anychat_top::state::metrics::{MetricsConfig, MetricsSource, MetricsState};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use support::process::{
     ChildGuard, free_low_port, require_binary, wait_for_port, wait_for_port_closed,
@@ -172,7 +172,14 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
     prom_config.interval = SCRAPE;
     state.use_prometheus(&url, prom_config.interval);
     let (tx, mut prom_rx) = mpsc::channel(4);
-    let collector = tokio::spawn(run_prometheus(prom_config, PlanMatcher::new(&plan), tx));
+    // The explorer shows auth-service: its series are read too.
+    let (explore, explore_rx) = watch::channel(Some(auth));
+    let collector = tokio::spawn(run_prometheus(
+        prom_config,
+        PlanMatcher::new(&plan),
+        explore_rx,
+        tx,
+    ));
 
     // The first round: the plan's targets with their health, and the history so far.
     let first = next_fact(&mut prom_rx).await;
@@ -354,6 +361,34 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
         state.source_words(Instant::now()).1,
         format!("metrics: Prometheus {listen}, 3 services")
     );
+    // The explorer lists the same families, with the same series, from either source.
+    let m = state.service(auth).expect("auth");
+    let from_prometheus = &m.prometheus.as_ref().expect("prometheus side").store;
+    let direct = &m.endpoint.as_ref().expect("endpoint side").store;
+    let listing = |store: &anychat_top::state::metrics::explorer::SeriesStore| {
+        store
+            .families
+            .iter()
+            .map(|f| {
+                let keys: Vec<&str> = f.series.iter().map(|(k, _)| k.as_str()).collect();
+                (f.name.clone(), f.kind, f.help.clone(), keys.join(" "))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert!(from_prometheus.families.len() > 20);
+    assert_eq!(listing(from_prometheus), listing(direct));
+    assert_eq!(
+        m.store().map(|s| s.families.len()),
+        Some(from_prometheus.families.len())
+    );
+    assert!(
+        state
+            .service(user)
+            .and_then(|m| m.prometheus.as_ref())
+            .is_some_and(|p| p.store.families.is_empty()),
+        "only the explored service's series are read"
+    );
+    drop(explore);
 
     // Prometheus stops: said in words; the direct scrape carries on.
     drop(server);
@@ -460,7 +495,13 @@ async fn answers_that_are_not_prometheus() {
     let (tx, mut rx) = mpsc::channel(2);
     let mut config = PromConfig::new(&format!("127.0.0.1:{hung_port}"));
     config.timeout = timeout;
-    let task = tokio::spawn(run_prometheus(config, PlanMatcher::new(&plan), tx));
+    let (_explore, nothing) = watch::channel(None);
+    let task = tokio::spawn(run_prometheus(
+        config,
+        PlanMatcher::new(&plan),
+        nothing.clone(),
+        tx,
+    ));
     let fact = next_fact(&mut rx).await;
     assert_eq!(fact.outcome, Err(PromError::Timeout(timeout)));
     drop(rx);
@@ -472,6 +513,7 @@ async fn answers_that_are_not_prometheus() {
     let task = tokio::spawn(run_prometheus(
         PromConfig::new("ftp://nowhere"),
         PlanMatcher::new(&plan),
+        nothing,
         tx,
     ));
     let fact = next_fact(&mut rx).await;

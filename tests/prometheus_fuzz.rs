@@ -87,6 +87,7 @@ proptest! {
             by: anychat_top::collect::prometheus_api::matching::MatchedBy::Name,
             instance: "127.0.0.1:21501".into(),
             job: "auth-service".into(),
+            labels: Default::default(),
             health: anychat_top::collect::prometheus_api::decode::Health::Up,
             last_error: String::new(),
             last_scrape: None,
@@ -97,13 +98,13 @@ proptest! {
         if let Ok(series) = decode_matrix(200, &matrix) {
             let rows = parts_history(&series, 1_796_166_543.0, Duration::from_secs(2), 120);
             let rows = rows.values().map(|r| (auth, r.iter().map(combine).collect())).collect();
-            let round = PromRound { targets: vec![seen.clone()], other_targets: 0, values: PromValues::History { step: Duration::from_secs(2), rows } };
+            let round = PromRound { targets: vec![seen.clone()], other_targets: 0, explored: None, values: PromValues::History { step: Duration::from_secs(2), rows } };
             let fact = PromFact { url: "http://x".into(), at, took: Duration::ZERO, outcome: Ok(round) };
             prop_assert!(state.apply_prometheus(&fact, at));
         }
         if let Ok(samples) = decode_vector(200, &vector) {
             let values = parts_now(&samples).values().map(|p| (auth, combine(p))).collect();
-            let round = PromRound { targets: vec![seen], other_targets: 0, values: PromValues::Now(values) };
+            let round = PromRound { targets: vec![seen], other_targets: 0, explored: None, values: PromValues::Now(values) };
             let fact = PromFact { url: "http://x".into(), at, took: Duration::ZERO, outcome: Ok(round) };
             prop_assert!(state.apply_prometheus(&fact, at));
             let history = state.service(auth).and_then(|m| m.prometheus.as_ref()).map(|p| p.watched.history(anychat_top::state::metrics::history::Watched::Rss).len());

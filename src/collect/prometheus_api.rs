@@ -1,27 +1,31 @@
 //! A Prometheus server as the metrics source: each round reads `/api/v1/targets` (up/down of
 //! the plan's targets), then one instant query for the watched values of every matched
 //! instance, or a range query for their history (first round, after an outage, or when the
-//! matched targets changed). Every outcome, errors included, is a [`PromFact`].
+//! matched targets changed), and the series of the one service being explored. Every outcome,
+//! errors included, is a [`PromFact`].
 
 pub mod client;
 pub mod decode;
 pub mod matching;
+mod poller;
 pub mod promql;
+pub mod series;
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
 use crate::health::{ProbeResult, ProbeState};
+use crate::metrics::exposition::Page;
 use crate::plan::{EntryId, TargetId};
 use crate::state::metrics::WatchNames;
 use crate::state::metrics::history::HISTORY_LEN;
-use client::{PromClient, unix_seconds};
-use decode::{Health, PromError, ScrapeTarget};
+use decode::{Health, LabelSet, PromError, ScrapeTarget};
 use matching::{MatchedBy, PlanMatcher};
-use promql::{InstanceJob, WatchedValues, Windows, combine, parts_history, parts_now};
+use promql::WatchedValues;
+
+pub use poller::Poller;
 
 /// Time between two rounds unless configured otherwise (the direct scrape's interval).
 pub const DEFAULT_PROM_INTERVAL: Duration = Duration::from_secs(2);
@@ -67,6 +71,8 @@ pub struct TargetSeen {
     pub by: MatchedBy,
     pub instance: String,
     pub job: String,
+    /// Every label of the target (`instance`, `job` and what the configuration adds).
+    pub labels: LabelSet,
     pub health: Health,
     /// Prometheus' words for the last failed scrape; empty when it succeeded.
     pub last_error: String,
@@ -76,13 +82,14 @@ pub struct TargetSeen {
 }
 
 impl TargetSeen {
-    fn new(t: &ScrapeTarget, m: matching::Match) -> Self {
+    pub(crate) fn new(t: &ScrapeTarget, m: matching::Match) -> Self {
         TargetSeen {
             entry: m.entry,
             target: m.target,
             by: m.by,
             instance: t.instance().to_owned(),
             job: t.job().to_owned(),
+            labels: t.labels.clone(),
             health: t.health,
             last_error: t.last_error.clone(),
             last_scrape: t.last_scrape,
@@ -136,6 +143,8 @@ pub struct PromRound {
     /// Prometheus' targets that are none of the plan's.
     pub other_targets: usize,
     pub values: PromValues,
+    /// The explored entry's series, as the page its service serves.
+    pub explored: Option<(EntryId, Result<Page, PromError>)>,
 }
 
 impl PromRound {
@@ -160,108 +169,15 @@ pub struct PromFact {
     pub outcome: Result<PromRound, PromError>,
 }
 
-/// Polls one server round after round; remembers which histories it has loaded.
-pub struct Poller {
-    client: PromClient,
-    matcher: PlanMatcher,
+/// Runs rounds every `config.interval` until `tx` closes; rounds never overlap. `explore` names
+/// the entry whose series are read too (the explorer's). A URL that is not http(s) is reported
+/// once, then the task ends.
+pub async fn run_prometheus(
     config: PromConfig,
-    /// The entries and targets whose history was loaded, until an outage or a change.
-    loaded: Option<BTreeSet<(EntryId, InstanceJob)>>,
-}
-
-impl Poller {
-    /// A poller for `config.url`; fails only on a URL that is not http(s).
-    pub fn new(config: PromConfig, matcher: PlanMatcher) -> Result<Self, PromError> {
-        Ok(Poller {
-            client: PromClient::new(&config.url, config.timeout)?,
-            matcher,
-            config,
-            loaded: None,
-        })
-    }
-
-    /// The server's URL, normalized.
-    pub fn url(&self) -> &str {
-        self.client.url()
-    }
-
-    /// Reads the targets, then the values now or the history.
-    pub async fn round(&mut self) -> PromFact {
-        let at = Instant::now();
-        let outcome = match self.client.targets().await {
-            Ok(targets) => Ok(self.values(&targets).await),
-            Err(e) => {
-                self.loaded = None;
-                Err(e)
-            }
-        };
-        PromFact {
-            url: self.client.url().to_owned(),
-            at,
-            took: at.elapsed(),
-            outcome,
-        }
-    }
-
-    async fn values(&mut self, all: &[ScrapeTarget]) -> PromRound {
-        let (matched, other_targets) = self.matcher.match_all(all);
-        let targets: Vec<TargetSeen> = matched
-            .into_iter()
-            .map(|(i, m)| TargetSeen::new(&all[i], m))
-            .collect();
-        let keys: BTreeSet<(EntryId, InstanceJob)> = targets
-            .iter()
-            .map(|t| (t.entry, (t.instance.clone(), t.job.clone())))
-            .collect();
-        let instances: BTreeSet<&str> = targets.iter().map(|t| t.instance.as_str()).collect();
-        let instances: Vec<&str> = instances.into_iter().collect();
-        let interval = targets.iter().filter_map(|t| t.scrape_interval).max();
-        let windows = Windows::new(interval, self.config.window);
-        let expr = promql::watched_query(&self.config.watch, &instances, &windows);
-        let entry_of =
-            |key: &InstanceJob| keys.iter().find(|(_, k)| k == key).map(|(entry, _)| *entry);
-        let values = if targets.is_empty() {
-            PromValues::NotAsked
-        } else if self.loaded.as_ref() != Some(&keys) {
-            let step = self.config.interval.max(Duration::from_millis(1));
-            let len = self.config.history.max(1);
-            let end = (unix_seconds(SystemTime::now()) * 1000.0).round() / 1000.0;
-            let start = end - step.as_secs_f64() * (len - 1) as f64;
-            match self.client.query_range(&expr, start, end, step).await {
-                Ok(series) => {
-                    self.loaded = Some(keys.clone());
-                    let rows = parts_history(&series, start, step, len)
-                        .iter()
-                        .filter_map(|(key, rows)| {
-                            Some((entry_of(key)?, rows.iter().map(combine).collect()))
-                        })
-                        .collect();
-                    PromValues::History { step, rows }
-                }
-                Err(e) => PromValues::Failed(e),
-            }
-        } else {
-            match self.client.query(&expr).await {
-                Ok(samples) => PromValues::Now(
-                    parts_now(&samples)
-                        .iter()
-                        .filter_map(|(key, parts)| Some((entry_of(key)?, combine(parts))))
-                        .collect(),
-                ),
-                Err(e) => PromValues::Failed(e),
-            }
-        };
-        PromRound {
-            targets,
-            other_targets,
-            values,
-        }
-    }
-}
-
-/// Runs rounds every `config.interval` until `tx` closes; rounds never overlap. A URL that is
-/// not http(s) is reported once, then the task ends.
-pub async fn run_prometheus(config: PromConfig, matcher: PlanMatcher, tx: mpsc::Sender<PromFact>) {
+    matcher: PlanMatcher,
+    mut explore: watch::Receiver<Option<EntryId>>,
+    tx: mpsc::Sender<PromFact>,
+) {
     let interval = config.interval.max(Duration::from_millis(10));
     let url = config.url.clone();
     let mut poller = match Poller::new(config, matcher) {
@@ -284,6 +200,7 @@ pub async fn run_prometheus(config: PromConfig, matcher: PlanMatcher, tx: mpsc::
             _ = tx.closed() => return,
             _ = ticker.tick() => {}
         }
+        poller.explore(*explore.borrow_and_update());
         let fact = poller.round().await;
         if tx.send(fact).await.is_err() {
             return;

@@ -14,7 +14,7 @@ use crate::collect::scrape::{Endpoint, ScrapeFact};
 use crate::metrics::attribution::{Attribution, attribute};
 use crate::plan::{EntryId, Plan, ProbeKind};
 use endpoint::EndpointMetrics;
-use explorer::DEFAULT_SERIES_CAP;
+use explorer::{DEFAULT_SERIES_CAP, SeriesStore};
 use history::{Watched, WatchedSet};
 use logs::LogMetrics;
 use prometheus::{PromMetrics, PromStatus};
@@ -135,6 +135,15 @@ impl ServiceMetrics {
             MetricsSource::Endpoint => self.endpoint.as_ref().map(|e| &e.watched),
             MetricsSource::Logs => Some(&self.logs.watched),
             MetricsSource::None => None,
+        }
+    }
+
+    /// The explorer's series of the source shown.
+    pub fn store(&self) -> Option<&SeriesStore> {
+        match self.source() {
+            MetricsSource::Prometheus => self.prometheus.as_ref().map(|p| &p.store),
+            MetricsSource::Endpoint => self.endpoint.as_ref().map(|e| &e.store),
+            MetricsSource::Logs | MetricsSource::None => None,
         }
     }
 

@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::decode::{
     PromError, RangeSeries, Sample, ScrapeTarget, decode_matrix, decode_targets, decode_vector,
 };
+use super::promql::quote;
+use super::series::{Metadata, decode_metadata};
 use crate::collect::{ProbeConfig, http_client};
 
 /// Answers larger than this are refused (a range query over thousands of series).
@@ -71,6 +73,17 @@ impl PromClient {
             .query(&[("state", "active")]);
         let (status, body) = self.call(request).await?;
         decode_targets(status, &body)
+    }
+
+    /// The types and help of one target's families (`/api/v1/targets/metadata`).
+    pub async fn metadata(&self, instance: &str, job: &str) -> Result<Metadata, PromError> {
+        let target = format!("{{instance={},job={}}}", quote(instance), quote(job));
+        let request = self
+            .http
+            .get(format!("{}/api/v1/targets/metadata", self.base))
+            .query(&[("match_target", target.as_str())]);
+        let (status, body) = self.call(request).await?;
+        decode_metadata(status, &body)
     }
 
     /// An instant query evaluated now; its result must be a vector.

@@ -132,7 +132,7 @@ struct ErrorOnly {
 }
 
 /// Reads an API answer of HTTP status `http`: the `data` of a success, else the error as said.
-fn answer<T: DeserializeOwned>(http: u16, body: &[u8]) -> Result<T, PromError> {
+pub(super) fn answer<T: DeserializeOwned>(http: u16, body: &[u8]) -> Result<T, PromError> {
     let api_error = |error_type: String, error: String| PromError::Api {
         status: http,
         error_type,

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::explorer::SeriesStore;
 use super::history::WatchedSet;
 use super::{MetricsState, ServiceMetrics};
 use crate::collect::prometheus_api::decode::Health;
@@ -28,6 +29,10 @@ pub struct PromMetrics {
     pub loaded: usize,
     /// Values older than this are stale ([`MetricsState::prometheus_stale_after`]).
     pub stale_after: Duration,
+    /// The explorer's series, when this service is (or was) explored.
+    pub store: SeriesStore,
+    /// Why its series could not be read, the last time they were asked for.
+    pub explore_error: Option<String>,
 }
 
 impl PromMetrics {
@@ -41,6 +46,8 @@ impl PromMetrics {
             quantiles: [None; 3],
             loaded: 0,
             stale_after,
+            store: SeriesStore::default(),
+            explore_error: None,
         }
     }
 
@@ -197,6 +204,17 @@ impl MetricsState {
                 }
             }
             PromValues::NotAsked | PromValues::Failed(_) => {}
+        }
+        if let Some((entry, page)) = &round.explored
+            && let Some(p) = listed(&mut self.services, *entry)
+        {
+            match page {
+                Ok(page) => {
+                    p.store.record(page, fact.at, self.config.series_cap);
+                    p.explore_error = None;
+                }
+                Err(e) => p.explore_error = Some(e.to_string()),
+            }
         }
         true
     }

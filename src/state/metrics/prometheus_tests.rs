@@ -33,6 +33,7 @@ fn seen(entry: EntryId, instance: &str, health: Health, error: &str) -> TargetSe
         by: MatchedBy::Instance,
         instance: instance.into(),
         job: "auth-service".into(),
+        labels: Default::default(),
         health,
         last_error: error.into(),
         last_scrape: None,
@@ -59,6 +60,7 @@ fn round(targets: Vec<TargetSeen>, values: PromValues) -> PromRound {
     PromRound {
         targets,
         other_targets: 3,
+        explored: None,
         values,
     }
 }
@@ -301,4 +303,30 @@ fn status_words_before_and_without_matches() {
         PromValues::Now(vec![(EntryId(999), values(1.0, 1.0))]),
     );
     assert!(s.apply_prometheus(&fact(t0, Ok(stray)), t0));
+}
+
+#[test]
+fn the_explored_service_gets_its_series() {
+    let (_, mut s, auth) = demo();
+    let t0 = Instant::now();
+    let page = "# TYPE go_goroutines gauge\ngo_goroutines 12\n# TYPE x_total counter\nx_total{a=\"b\"} 3\n";
+    let mut r = round(up(auth), PromValues::Now(vec![(auth, values(5.0, 12.0))]));
+    r.explored = Some((auth, Ok(decode(page))));
+    s.apply_prometheus(&fact(t0, Ok(r)), t0);
+    let m = s.service(auth).expect("auth");
+    let store = m.store().expect("the shown source's series");
+    let names: Vec<&str> = store.families.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["go_goroutines", "x_total"]);
+    assert_eq!(store.points("x_total{a=\"b\"}"), vec![(t0, 3.0)]);
+    // A failure is said; the series already read stay.
+    let t1 = t0 + Duration::from_secs(2);
+    let mut r = round(up(auth), PromValues::Now(vec![(auth, values(5.0, 12.0))]));
+    r.explored = Some((auth, Err(PromError::Timeout(Duration::from_secs(3)))));
+    s.apply_prometheus(&fact(t1, Ok(r)), t1);
+    let p = s
+        .service(auth)
+        .and_then(|m| m.prometheus.as_ref())
+        .expect("p");
+    assert_eq!(p.explore_error.as_deref(), Some("no answer in 3s"));
+    assert_eq!(p.store.families.len(), 2);
 }

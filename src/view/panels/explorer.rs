@@ -10,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph, Widget};
 
 use super::figures::{amount, fit, fit_left, percent, seconds};
-use crate::state::metrics::endpoint::EndpointMetrics;
+use crate::state::metrics::explorer::SeriesStore;
 use crate::state::metrics::{MetricsSource, ServiceMetrics};
 use crate::view::theme::Theme;
 
@@ -47,16 +47,25 @@ impl Widget for &ExplorerPanel<'_> {
             Paragraph::new(Span::styled("no metrics for this entry", t.dim())).render(inner, buf);
             return;
         };
-        match (m.source(), &m.endpoint) {
-            (MetricsSource::Endpoint, Some(ep))
-            | (
-                MetricsSource::Prometheus,
-                Some(
-                    ep @ EndpointMetrics {
-                        last_ok: Some(_), ..
-                    },
-                ),
-            ) => {
+        let prometheus_pending = match (&m.prometheus, m.store()) {
+            (Some(p), Some(store)) if m.source() == MetricsSource::Prometheus => {
+                store.families.is_empty().then(|| match &p.explore_error {
+                    Some(e) => format!("Prometheus did not give its series: {e}"),
+                    None => format!(
+                        "asking Prometheus for the series of {} {}",
+                        p.seen.job, p.seen.instance
+                    ),
+                })
+            }
+            _ => None,
+        };
+        match (m.source(), m.store(), prometheus_pending) {
+            (MetricsSource::Prometheus, _, Some(words)) => {
+                Paragraph::new(Span::styled(words, t.dim()))
+                    .wrap(ratatui::widgets::Wrap { trim: true })
+                    .render(inner, buf)
+            }
+            (MetricsSource::Endpoint | MetricsSource::Prometheus, Some(store), _) => {
                 let chart_h = if self.chosen.is_some() {
                     (inner.height / 3)
                         .max(6)
@@ -68,24 +77,17 @@ impl Widget for &ExplorerPanel<'_> {
                     height: inner.height - chart_h,
                     ..inner
                 };
-                self.families(m, list, buf);
+                self.families(store, list, buf);
                 if let Some(key) = self.chosen {
                     let area = Rect {
                         y: inner.y + list.height,
                         height: chart_h,
                         ..inner
                     };
-                    self.chart(&ep.store.points(key), key, area, buf);
+                    self.chart(&store.points(key), key, area, buf);
                 }
             }
-            (MetricsSource::Logs, _) => self.methods(m, inner, buf),
-            (MetricsSource::Prometheus, _) => Paragraph::new(Span::styled(
-                "values from Prometheus; the family list needs the service's own /metrics page, \
-                 which has not answered here",
-                t.dim(),
-            ))
-            .wrap(ratatui::widgets::Wrap { trim: true })
-            .render(inner, buf),
+            (MetricsSource::Logs, _, _) => self.methods(m, inner, buf),
             _ => Paragraph::new(Span::styled(
                 "no metrics yet: the endpoint has not answered and no request lines were seen",
                 t.dim(),
@@ -96,13 +98,12 @@ impl Widget for &ExplorerPanel<'_> {
 }
 
 impl ExplorerPanel<'_> {
-    fn families(&self, m: &ServiceMetrics, area: Rect, buf: &mut Buffer) {
+    fn families(&self, store: &SeriesStore, area: Rect, buf: &mut Buffer) {
         let t = self.theme;
-        let Some(ep) = &m.endpoint else { return };
         let width = usize::from(area.width);
         let value_w = 10;
         let mut lines = Vec::new();
-        for family in ep.store.filtered(self.filter) {
+        for family in store.filtered(self.filter) {
             let kind = family.kind.as_str();
             let head = format!("{} {kind} ", family.name);
             let help = fit_left(&family.help, width.saturating_sub(head.chars().count()));
@@ -131,16 +132,12 @@ impl ExplorerPanel<'_> {
                 lines.push(Line::styled(text, style));
             }
         }
-        if ep.store.capped {
+        if store.capped {
             lines.push(Line::styled(
                 format!(
                     "series cap reached: {} of {} series kept",
-                    ep.store
-                        .families
-                        .iter()
-                        .map(|f| f.series.len())
-                        .sum::<usize>(),
-                    ep.store.total
+                    store.families.iter().map(|f| f.series.len()).sum::<usize>(),
+                    store.total
                 ),
                 t.severity(crate::state::Severity::Warning),
             ));
@@ -252,13 +249,19 @@ mod tests {
     #[test]
     fn explorer_snapshots() {
         let (plan, state, now) = scene();
-        for name in ["auth-service", "gateway-service"] {
+        // Endpoint, logs, Prometheus with its series, Prometheus not yet explored.
+        for name in [
+            "auth-service",
+            "gateway-service",
+            "friend-service",
+            "group-service",
+        ] {
             let entry = plan.entry_named(name).expect(name);
             for (w, h) in [(80u16, 24u16), (160, 48)] {
                 let panel = ExplorerPanel {
                     service: name,
                     metrics: state.service(entry),
-                    filter: if name == "auth-service" { "go_" } else { "" },
+                    filter: if name == "gateway-service" { "" } else { "go_" },
                     chosen: Some("go_goroutines"),
                     offset: 0,
                     now,

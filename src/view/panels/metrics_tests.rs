@@ -112,6 +112,7 @@ fn prometheus_rounds(plan: &Plan, s: &mut MetricsState, t0: Instant) {
         by: MatchedBy::Name,
         instance: format!("10.0.0.5:{port}"),
         job: name.to_owned(),
+        labels: Default::default(),
         health,
         last_error: error.to_owned(),
         last_scrape: None,
@@ -135,8 +136,11 @@ fn prometheus_rounds(plan: &Plan, s: &mut MetricsState, t0: Instant) {
     let round = |targets, values| PromRound {
         targets,
         other_targets: 2,
+        explored: None,
         values,
     };
+    // friend-service is being explored: its series, as Prometheus stored them.
+    let explored = |i| Some((friend, Ok(decode(&page(i)))));
     let fact = |at, round| PromFact {
         url: "http://10.0.0.5:9090".into(),
         at,
@@ -162,18 +166,20 @@ fn prometheus_rounds(plan: &Plan, s: &mut MetricsState, t0: Instant) {
     );
     s.apply_prometheus(&fact(at, history), at);
     let at = at + Duration::from_secs(2);
-    let now = round(up(), PromValues::Now(vec![(friend, v(31)), (group, v(40))]));
+    let mut now = round(up(), PromValues::Now(vec![(friend, v(31)), (group, v(40))]));
+    now.explored = explored(5);
     s.apply_prometheus(&fact(at, now), at);
     let at = at + Duration::from_secs(2);
     let refused =
         "Get \"http://10.0.0.5:2112/metrics\": dial tcp 10.0.0.5:2112: connect: connection refused";
-    let down = round(
+    let mut down = round(
         vec![
             seen("friend-service", 2112, Health::Up, ""),
             seen("group-service", 2112, Health::Down, refused),
         ],
         PromValues::Now(vec![(friend, v(32))]),
     );
+    down.explored = explored(6);
     s.apply_prometheus(&fact(at, down), at);
 }
 
