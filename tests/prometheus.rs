@@ -1,7 +1,7 @@
 //! A real Prometheus server (Debian's `prometheus`) scraping two `anychat-stub`s every second:
 //! its targets tied to the plan, history from before the dashboard started, values matching
-//! the direct scrape within a scrape interval, and, once it is stopped, an error in words while
-//! the direct scrape carries on. Also: answers that are not Prometheus', refused and hung ports.
+//! the direct scrape within a scrape interval, the explored service's families, the headless
+//! sampling, and, once it is stopped, an error in words while the direct scrape carries on.
 
 mod support;
 
@@ -11,15 +11,15 @@ use std::time::{Duration, Instant, SystemTime};
 use anychat_top::collect::prometheus_api::client::{PromClient, unix_seconds};
 use anychat_top::collect::prometheus_api::decode::{Health, PromError};
 use anychat_top::collect::prometheus_api::matching::{MatchedBy, PlanMatcher};
-use anychat_top::collect::prometheus_api::{
-    PromConfig, PromFact, PromRound, PromValues, run_prometheus,
-};
+use anychat_top::collect::prometheus_api::{PromConfig, PromFact, PromValues, run_prometheus};
 use anychat_top::collect::scrape::{Endpoint, ScrapeFact, run_scraper, scrape_once};
 use anychat_top::collect::{ProbeConfig, http_client};
 use anychat_top::health::ProbeState;
-use anychat_top::manifest::{PlanOptions, Source, build_plan};
 use anychat_top::metrics::exposition::{Page, Value};
+use anychat_top::metrics::headless::sample_service_from_prometheus;
+use anychat_top::metrics::render::metrics_text;
 use anychat_top::plan::{EntryId, Plan};
+use anychat_top::state::metrics::explorer::SeriesStore;
 use anychat_top::state::metrics::history::Watched;
 use anychat_top::state::metrics::{MetricsConfig, MetricsSource, MetricsState};
 use tokio::sync::{mpsc, watch};
@@ -27,69 +27,24 @@ use tokio::sync::{mpsc, watch};
 use support::process::{
     ChildGuard, free_low_port, require_binary, wait_for_port, wait_for_port_closed,
 };
+use support::prometheus::{config, eventually, next_fact, plan, round, stub};
 
-const STUB: &str = env!("CARGO_BIN_EXE_anychat-stub");
 const SECOND: Duration = Duration::from_secs(1);
 /// Prometheus' scrape interval in these tests.
 const SCRAPE: Duration = Duration::from_secs(1);
 
-/// A stub impersonating `name` with its metrics on `port`, one simulated request per `every`.
-async fn stub(name: &str, port: u16, every: &str) -> ChildGuard {
-    let mut cmd = Command::new(STUB);
-    cmd.args(["--name", name, "--quiet-health", "--log-interval", every])
-        .args(["--metrics-port", &port.to_string()]);
-    let guard = ChildGuard::spawn(&mut cmd);
-    assert!(wait_for_port(port, 10 * SECOND).await, "stub on {port}");
-    guard
-}
-
-/// Three services: auth and user with stubs, push with nothing on its metrics port.
-fn plan(auth: u16, user: u16, push: u16) -> Plan {
-    let mut text = String::new();
-    for (name, metrics) in [
-        ("auth-service", auth),
-        ("user-service", user),
-        ("push-service", push),
-    ] {
-        let http = free_low_port();
-        text.push_str(&format!(
-            "[[service]]\nname = \"{name}\"\ngroup = \"core\"\nhttp_port = {http}\nmetrics_port = {metrics}\n\n"
-        ));
-    }
-    let source = Source {
-        path: "prometheus-test.toml".into(),
-        text,
-    };
-    build_plan(&[source], &PlanOptions::default()).expect("test plan builds")
-}
-
-/// auth and push under a generic job (matched by instance); user under its own name with
-/// its instance relabelled to a host name (matched by job); Prometheus itself (not ours).
-fn config(auth: u16, user: u16, push: u16, own: u16) -> String {
-    format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-         scrape_configs:\n\
-         \x20 - job_name: anychat\n    static_configs:\n      - targets: ['127.0.0.1:{auth}', '127.0.0.1:{push}']\n\
-         \x20 - job_name: user-service\n    static_configs:\n      - targets: ['127.0.0.1:{user}']\n\
-         \x20   relabel_configs:\n      - target_label: instance\n        replacement: user-box-1\n\
-         \x20 - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{own}']\n"
-    )
-}
-
-/// Polls `check` every 200 ms until it is true; false after `within`.
-async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + within;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    false
+/// What every phase of the test knows.
+struct Scene {
+    plan: Plan,
+    auth: EntryId,
+    user: EntryId,
+    push: EntryId,
+    /// auth-service's metrics port.
+    p_auth: u16,
+    /// `127.0.0.1:port` of Prometheus, and its URL.
+    listen: String,
+    url: String,
+    client: PromClient,
 }
 
 /// The sum of a page's `grpc_server_handled_total` series.
@@ -105,20 +60,6 @@ fn handled(page: &Page) -> f64 {
                 .sum()
         })
         .unwrap_or(0.0)
-}
-
-async fn next_fact(rx: &mut mpsc::Receiver<PromFact>) -> PromFact {
-    tokio::time::timeout(10 * SECOND, rx.recv())
-        .await
-        .expect("a round within 10 s")
-        .expect("collector alive")
-}
-
-fn round(fact: &PromFact) -> &PromRound {
-    match &fact.outcome {
-        Ok(r) => r,
-        Err(e) => panic!("Prometheus round failed: {e}"),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -162,28 +103,66 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
     .await;
     assert!(scraped, "five scrapes of each target within 30 s");
     assert!(server.exited().is_none(), "prometheus still running");
-
     let plan = plan(p_auth, p_user, p_push);
-    let auth = plan.entry_named("auth-service").expect("auth");
-    let user = plan.entry_named("user-service").expect("user");
-    let push = plan.entry_named("push-service").expect("push");
-    let mut state = MetricsState::new(&plan, MetricsConfig::default());
-    let mut prom_config = PromConfig::new(&listen);
+    let s = Scene {
+        auth: plan.entry_named("auth-service").expect("auth"),
+        user: plan.entry_named("user-service").expect("user"),
+        push: plan.entry_named("push-service").expect("push"),
+        plan,
+        p_auth,
+        listen,
+        url,
+        client,
+    };
+
+    let mut state = MetricsState::new(&s.plan, MetricsConfig::default());
+    let mut prom_config = PromConfig::new(&s.listen);
     prom_config.interval = SCRAPE;
-    state.use_prometheus(&url, prom_config.interval);
+    state.use_prometheus(&s.url, prom_config.interval);
     let (tx, mut prom_rx) = mpsc::channel(4);
     // The explorer shows auth-service: its series are read too.
-    let (explore, explore_rx) = watch::channel(Some(auth));
-    let collector = tokio::spawn(run_prometheus(
-        prom_config,
-        PlanMatcher::new(&plan),
-        explore_rx,
-        tx,
-    ));
+    let (_explore, explore_rx) = watch::channel(Some(s.auth));
+    let matcher = PlanMatcher::new(&s.plan);
+    let collector = tokio::spawn(run_prometheus(prom_config, matcher, explore_rx, tx));
+    first_round(&s, &mut state, &mut prom_rx).await;
+    headless_from_prometheus(&s).await;
+    raw_values_within_a_scrape(&s).await;
 
-    // The first round: the plan's targets with their health, and the history so far.
-    let first = next_fact(&mut prom_rx).await;
-    assert_eq!(first.url, url);
+    // Both sources feed the same state.
+    let (scrape_tx, mut scrape_rx) = mpsc::channel::<ScrapeFact>(16);
+    let endpoints = state.endpoints();
+    let scraper = tokio::spawn(run_scraper(endpoints, SCRAPE, SECOND, 8 << 20, scrape_tx));
+    both_sources(&s, &mut state, &mut prom_rx, &mut scrape_rx).await;
+    explorer_from_either_source(&s, &state);
+
+    // Prometheus stops: said in words; the direct scrape carries on.
+    drop(server);
+    assert!(wait_for_port_closed(p_prom, 10 * SECOND).await);
+    after_the_stop(&s, &mut state, &mut prom_rx, &mut scrape_rx).await;
+
+    // Closing the channels ends both collectors.
+    drop((prom_rx, scrape_rx));
+    for task in [collector, scraper] {
+        tokio::time::timeout(10 * SECOND, task)
+            .await
+            .expect("collector ends when its channel closes")
+            .expect("no panic");
+    }
+}
+
+/// The plan's targets with their health, and the history so far.
+async fn first_round(s: &Scene, state: &mut MetricsState, prom_rx: &mut mpsc::Receiver<PromFact>) {
+    let Scene {
+        plan,
+        auth,
+        user,
+        push,
+        url,
+        ..
+    } = s;
+    let (auth, user, push) = (*auth, *user, *push);
+    let first = next_fact(prom_rx).await;
+    assert_eq!(&first.url, url);
     let r = round(&first);
     let by_entry = |e: EntryId| r.targets.iter().find(|t| t.entry == e).expect("matched");
     assert_eq!(r.targets.len(), 3);
@@ -221,13 +200,31 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
         );
     }
     assert!(state.apply_prometheus(&first, Instant::now()));
-    assert_eq!(
-        state.service(auth).map(|m| m.source()),
-        Some(MetricsSource::Prometheus)
-    );
+}
 
-    // Raw values: Prometheus' sample of auth's handled counter lies between the direct
-    // scrapes just before and just after the moment Prometheus scraped it.
+/// `anychat-top metrics auth-service --prometheus URL`: one round is enough.
+async fn headless_from_prometheus(s: &Scene) {
+    let Scene {
+        plan, auth, url, ..
+    } = s;
+    let auth = *auth;
+    let one = sample_service_from_prometheus(plan, auth, url, SECOND / 2, SECOND, 8 << 20).await;
+    let m = one.service(auth).expect("auth");
+    assert_eq!(m.source(), MetricsSource::Prometheus);
+    assert!(m.current(Watched::RequestRate).is_some_and(|r| r > 20.0));
+    assert!(m.store().is_some_and(|s| s.families.len() > 20));
+    let text = metrics_text("auth-service", m, None, Instant::now(), SECOND * 6);
+    assert!(
+        text.starts_with("auth-service  (source: prometheus)\n"),
+        "{text}"
+    );
+}
+
+/// Prometheus' sample of auth's handled counter lies between the direct scrapes just before
+/// and just after the moment Prometheus scraped it.
+async fn raw_values_within_a_scrape(s: &Scene) {
+    let Scene { p_auth, client, .. } = s;
+    let p_auth = *p_auth;
     let endpoint = Endpoint::new("127.0.0.1", p_auth);
     let http = http_client(&ProbeConfig { timeout: SECOND });
     let expr = format!(
@@ -287,16 +284,19 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
     );
     assert!(lo <= value && value <= hi, "{lo} <= {value} <= {hi}");
     assert!(hi - lo < 200.0, "the bracket is tight: {lo}..{hi}");
+}
 
-    // Derived values: both sources feed the same state for a few seconds.
-    let (scrape_tx, mut scrape_rx) = mpsc::channel::<ScrapeFact>(16);
-    let scraper = tokio::spawn(run_scraper(
-        state.endpoints(),
-        SCRAPE,
-        SECOND,
-        8 << 20,
-        scrape_tx,
-    ));
+/// Derived values from Prometheus match the direct scrape's.
+async fn both_sources(
+    s: &Scene,
+    state: &mut MetricsState,
+    prom_rx: &mut mpsc::Receiver<PromFact>,
+    scrape_rx: &mut mpsc::Receiver<ScrapeFact>,
+) {
+    let Scene {
+        auth, user, listen, ..
+    } = s;
+    let (auth, user) = (*auth, *user);
     let until = Instant::now() + 6 * SECOND;
     let mut rounds_now = 0;
     while Instant::now() < until {
@@ -361,11 +361,15 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
         state.source_words(Instant::now()).1,
         format!("metrics: Prometheus {listen}, 3 services")
     );
-    // The explorer lists the same families, with the same series, from either source.
+}
+
+/// The explorer lists the same families, with the same series, from either source.
+fn explorer_from_either_source(s: &Scene, state: &MetricsState) {
+    let (auth, user) = (s.auth, s.user);
     let m = state.service(auth).expect("auth");
     let from_prometheus = &m.prometheus.as_ref().expect("prometheus side").store;
     let direct = &m.endpoint.as_ref().expect("endpoint side").store;
-    let listing = |store: &anychat_top::state::metrics::explorer::SeriesStore| {
+    let listing = |store: &SeriesStore| {
         store
             .families
             .iter()
@@ -388,11 +392,23 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
             .is_some_and(|p| p.store.families.is_empty()),
         "only the explored service's series are read"
     );
-    drop(explore);
+}
 
-    // Prometheus stops: said in words; the direct scrape carries on.
-    drop(server);
-    assert!(wait_for_port_closed(p_prom, 10 * SECOND).await);
+/// A failed round in words, the direct scrape shown, the headless command falling back too.
+async fn after_the_stop(
+    s: &Scene,
+    state: &mut MetricsState,
+    prom_rx: &mut mpsc::Receiver<PromFact>,
+    scrape_rx: &mut mpsc::Receiver<ScrapeFact>,
+) {
+    let Scene {
+        plan,
+        auth,
+        listen,
+        url,
+        ..
+    } = s;
+    let auth = *auth;
     let scrapes_before = state
         .service(auth)
         .and_then(|m| m.endpoint.as_ref())
@@ -441,89 +457,10 @@ async fn a_real_prometheus_feeds_the_metrics_state() {
         "{words}"
     );
 
-    // Closing the channels ends both collectors.
-    drop((prom_rx, scrape_rx));
-    for task in [collector, scraper] {
-        tokio::time::timeout(10 * SECOND, task)
-            .await
-            .expect("collector ends when its channel closes")
-            .expect("no panic");
-    }
-}
-
-#[tokio::test]
-async fn answers_that_are_not_prometheus() {
-    let timeout = Duration::from_millis(500);
-    // Nothing listens.
-    let refused =
-        PromClient::new(&format!("127.0.0.1:{}", free_low_port()), timeout).expect("client");
-    let err = refused.targets().await.expect_err("refused");
-    assert!(
-        matches!(&err, PromError::Connect(e) if e.contains("refused")),
-        "{err:?}"
-    );
-    assert!(err.to_string().starts_with("unreachable: "));
-    // A stub's metrics port: /api/v1/targets is a 404 there.
-    let port = free_low_port();
-    let _stub = stub("user-service", port, "0s").await;
-    let other = PromClient::new(&format!("http://127.0.0.1:{port}/"), timeout).expect("client");
-    assert_eq!(other.targets().await, Err(PromError::Status(404)));
-    assert_eq!(
-        other.query("up").await.map(|v| v.len()),
-        Err(PromError::Status(404))
-    );
-    // A server that accepts and never answers.
-    let hung_port = free_low_port();
-    let mut cmd = Command::new(STUB);
-    cmd.args([
-        "--name",
-        "hung",
-        "--quiet-health",
-        "--log-interval",
-        "0s",
-        "--hang",
-    ])
-    .args(["--metrics-port", &hung_port.to_string()]);
-    let _hung = ChildGuard::spawn(&mut cmd);
-    assert!(wait_for_port(hung_port, 10 * SECOND).await);
-    let hung = PromClient::new(&format!("127.0.0.1:{hung_port}"), timeout).expect("client");
-    let started = Instant::now();
-    assert_eq!(hung.targets().await, Err(PromError::Timeout(timeout)));
-    assert!(started.elapsed() < timeout + SECOND);
-    // The collector says the same as a fact, and a bad URL once before ending.
-    let plan = plan(free_low_port(), free_low_port(), free_low_port());
-    let (tx, mut rx) = mpsc::channel(2);
-    let mut config = PromConfig::new(&format!("127.0.0.1:{hung_port}"));
-    config.timeout = timeout;
-    let (_explore, nothing) = watch::channel(None);
-    let task = tokio::spawn(run_prometheus(
-        config,
-        PlanMatcher::new(&plan),
-        nothing.clone(),
-        tx,
-    ));
-    let fact = next_fact(&mut rx).await;
-    assert_eq!(fact.outcome, Err(PromError::Timeout(timeout)));
-    drop(rx);
-    tokio::time::timeout(5 * SECOND, task)
-        .await
-        .expect("ends when its channel closes")
-        .expect("no panic");
-    let (tx, mut rx) = mpsc::channel(2);
-    let task = tokio::spawn(run_prometheus(
-        PromConfig::new("ftp://nowhere"),
-        PlanMatcher::new(&plan),
-        nothing,
-        tx,
-    ));
-    let fact = next_fact(&mut rx).await;
-    assert!(
-        matches!(fact.outcome, Err(PromError::BadUrl(_))),
-        "{:?}",
-        fact.outcome
-    );
-    tokio::time::timeout(5 * SECOND, task)
-        .await
-        .expect("a bad URL ends the task")
-        .expect("no panic");
+    // The headless command falls back the same way.
+    let one = sample_service_from_prometheus(plan, auth, url, SECOND / 2, SECOND, 8 << 20).await;
+    let m = one.service(auth).expect("auth");
+    assert_eq!(m.source(), MetricsSource::Endpoint);
+    assert!(m.current(Watched::RequestRate).is_some_and(|r| r > 10.0));
+    assert!(one.source_words(Instant::now()).1.contains("unreachable"));
 }

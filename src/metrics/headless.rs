@@ -1,5 +1,5 @@
-//! One-shot sampling for the headless commands: a service's metrics from two scrapes, and the
-//! NATS stats object, without the dashboard.
+//! One-shot sampling for the headless commands: a service's metrics from two scrapes or from a
+//! Prometheus server, and the NATS stats object, without the dashboard.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::collect::nats::poll_once;
+use crate::collect::prometheus_api::matching::PlanMatcher;
+use crate::collect::prometheus_api::{Poller, PromConfig, PromFact};
 use crate::collect::scrape::scrape_once;
 use crate::collect::{ProbeConfig, http_client};
 use crate::control::port_owner::find_port_owner;
 use crate::metrics::render::nats_stats_json;
 use crate::plan::{EntryId, Plan};
-use crate::state::metrics::{MetricsConfig, MetricsState};
+use crate::state::metrics::{MetricsConfig, MetricsSource, MetricsState};
 
 /// Scrapes `entry`'s metrics endpoint twice, `spacing` apart (rates need two pages), after
 /// finding who holds a shared port; the returned state has that service's derived values.
@@ -64,6 +66,49 @@ pub async fn sample_service(
         }
         let fact = scrape_once(&client, &endpoint, timeout, cap).await;
         state.apply(&fact, Instant::now());
+    }
+    state
+}
+
+/// `entry`'s metrics from the Prometheus server at `url` in one round (the first round loads
+/// the history, whose last row is now; the entry's series are read for the families); when
+/// Prometheus has no current values for it (unreachable, target down, not scraped), the
+/// endpoint is scraped directly as [`sample_service`] does. The state says which source won
+/// and, in [`MetricsState::source_words`], what became of Prometheus.
+pub async fn sample_service_from_prometheus(
+    plan: &Plan,
+    entry: EntryId,
+    url: &str,
+    spacing: Duration,
+    timeout: Duration,
+    cap: usize,
+) -> MetricsState {
+    let mut state = MetricsState::new(plan, MetricsConfig::default());
+    let mut config = PromConfig::new(url);
+    config.timeout = timeout;
+    state.use_prometheus(url, config.interval);
+    let fact = match Poller::new(config, PlanMatcher::new(plan)) {
+        Ok(mut poller) => {
+            poller.explore(Some(entry));
+            poller.round().await
+        }
+        Err(e) => PromFact {
+            url: url.to_owned(),
+            at: Instant::now(),
+            took: Duration::ZERO,
+            outcome: Err(e),
+        },
+    };
+    state.apply_prometheus(&fact, Instant::now());
+    let current = state.service(entry).is_some_and(|m| {
+        m.source() == MetricsSource::Prometheus
+            && m.prometheus.as_ref().is_some_and(|p| p.current())
+    });
+    if !current {
+        let direct = sample_service(plan, entry, spacing, timeout, cap).await;
+        if let (Some(to), Some(from)) = (state.services.get_mut(entry.0), direct.service(entry)) {
+            to.endpoint = from.endpoint.clone();
+        }
     }
     state
 }

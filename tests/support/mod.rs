@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod prometheus;
 pub mod servers;
 
 use anychat_top::plan::{EntryId, ProbeKind, ProbeSpec, Target};
