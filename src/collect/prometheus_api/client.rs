@@ -12,6 +12,8 @@ use crate::collect::{ProbeConfig, http_client};
 
 /// Answers larger than this are refused (a range query over thousands of series).
 pub const DEFAULT_ANSWER_CAP: usize = 16 << 20;
+/// Answers larger than this are decoded on a blocking thread (a 300 KiB one takes ~5 ms).
+pub const BLOCKING_DECODE_BYTES: usize = 64 << 10;
 
 /// A Prometheus server at a base URL (`http://host:9090`, or with a route prefix).
 #[derive(Debug, Clone)]
@@ -72,7 +74,7 @@ impl PromClient {
             .get(format!("{}/api/v1/targets", self.base))
             .query(&[("state", "active")]);
         let (status, body) = self.call(request).await?;
-        decode_targets(status, &body)
+        decoded(status, body, decode_targets).await
     }
 
     /// The types and help of one target's families (`/api/v1/targets/metadata`).
@@ -93,7 +95,7 @@ impl PromClient {
             .post(format!("{}/api/v1/query", self.base))
             .form(&[("query", expr)]);
         let (status, body) = self.call(request).await?;
-        decode_vector(status, &body)
+        decoded(status, body, decode_vector).await
     }
 
     /// A range query from `start_unix` to `end_unix` (seconds, to the millisecond) every `step`.
@@ -119,7 +121,7 @@ impl PromClient {
                 ("step", &step),
             ]);
         let (status, body) = self.call(request).await?;
-        decode_matrix(status, &body)
+        decoded(status, body, decode_matrix).await
     }
 
     /// Sends `request`; the status and at most `cap` bytes of body, within the timeout.
@@ -153,6 +155,20 @@ impl PromClient {
             .await
             .unwrap_or(Err(PromError::Timeout(self.timeout)))
     }
+}
+
+/// `decode(status, body)`, on a blocking thread when the body is large.
+async fn decoded<T: Send + 'static>(
+    status: u16,
+    body: Vec<u8>,
+    decode: fn(u16, &[u8]) -> Result<T, PromError>,
+) -> Result<T, PromError> {
+    if body.len() < BLOCKING_DECODE_BYTES {
+        return decode(status, &body);
+    }
+    tokio::task::spawn_blocking(move || decode(status, &body))
+        .await
+        .unwrap_or_else(|e| Err(PromError::Decode(format!("decoder failed: {e}"))))
 }
 
 /// The innermost error message ("connection refused"), which is what a person needs.
