@@ -1,6 +1,7 @@
 //! Service manifests: the TOML schema, loading with file/line/column errors, and validation into a [`crate::plan::Plan`].
 
 pub mod load;
+pub mod prometheus;
 pub mod schema;
 pub mod validate;
 
