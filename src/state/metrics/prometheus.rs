@@ -2,6 +2,7 @@
 //! health, the watched values and their history (loaded from a range query, so it reaches back
 //! before the dashboard started); for the server, whether it answers, in words.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use super::explorer::SeriesStore;
@@ -10,7 +11,7 @@ use super::{MetricsState, ServiceMetrics};
 use crate::collect::prometheus_api::decode::Health;
 use crate::collect::prometheus_api::promql::WatchedValues;
 use crate::collect::prometheus_api::{DEFAULT_PROM_INTERVAL, PromFact, PromValues, TargetSeen};
-use crate::plan::EntryId;
+use crate::plan::{EntryId, TargetId};
 use crate::state::Severity;
 
 /// One service as Prometheus sees it.
@@ -217,6 +218,17 @@ impl MetricsState {
             }
         }
         true
+    }
+
+    /// The plan targets whose up/down Prometheus gives while it answers (empty while it is
+    /// away): the direct probes of these can be set aside meanwhile.
+    pub fn prometheus_targets(&self) -> BTreeSet<TargetId> {
+        self.services
+            .iter()
+            .filter_map(|s| s.prometheus.as_ref())
+            .filter(|p| p.listed)
+            .filter_map(|p| p.seen.target)
+            .collect()
     }
 
     /// The status bar's words on where the metrics come from.

@@ -159,9 +159,15 @@ fn prometheus_is_preferred_and_the_direct_scrape_takes_over() {
     assert_eq!(m.source(), MetricsSource::Prometheus);
     assert_eq!(m.current(Watched::Goroutines), Some(12.0));
     // Prometheus goes away: the endpoint's values are shown, Prometheus' are kept.
+    assert_eq!(
+        s.prometheus_targets().into_iter().collect::<Vec<_>>(),
+        [TargetId(7)]
+    );
     let t1 = t0 + Duration::from_secs(2);
     let refused = PromError::Connect("connection refused".into());
     assert!(s.apply_prometheus(&fact(t1, Err(refused.clone())), t1));
+    // Away: the direct probe of its target counts again.
+    assert!(s.prometheus_targets().is_empty());
     s.apply(&scrape(t1), t1);
     let m = s.service(auth).expect("auth");
     assert_eq!(m.source(), MetricsSource::Endpoint);
