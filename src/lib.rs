@@ -14,6 +14,7 @@ pub mod layout;
 pub mod logs;
 pub mod manifest;
 pub mod message;
+pub mod metrics;
 pub mod plan;
 pub mod portplan;
 pub mod ports;

@@ -17,6 +17,8 @@ mod http_server;
 mod lifecycle;
 #[path = "anychat_stub/listeners.rs"]
 mod listeners;
+#[path = "anychat_stub/nats_client.rs"]
+mod nats_client;
 #[path = "anychat_stub/plain_tcp.rs"]
 mod plain_tcp;
 #[path = "anychat_stub/postgres.rs"]
@@ -25,6 +27,8 @@ mod postgres;
 mod redis;
 #[path = "anychat_stub/registry.rs"]
 mod registry;
+#[path = "anychat_stub/request_log.rs"]
+mod request_log;
 #[path = "anychat_stub/shared.rs"]
 mod shared;
 #[path = "anychat_stub/traffic.rs"]
@@ -138,6 +142,9 @@ async fn run(args: Args, log: Logger) -> i32 {
     }
     let api = traffic::Api::for_service(&args.name);
     servers.spawn(traffic::run(Arc::clone(&shared), api, args.log_interval));
+    if let Some(addr) = args.nats.clone() {
+        servers.spawn(nats_client::run(Arc::clone(&shared), addr, args.nats_every));
+    }
     if let Some(after) = args.fail_health_after {
         let task = lifecycle::fail_health_after(Arc::clone(&shared), reporter, after);
         tokio::spawn(task);

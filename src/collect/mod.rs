@@ -11,10 +11,14 @@ mod sweep;
 mod tcp;
 mod watch;
 
-pub mod port_scan;
 pub mod docker;
+pub mod nats;
+pub mod port_scan;
 pub mod proc_usage;
+pub mod prometheus_api;
+pub mod scrape;
 pub mod self_usage;
+pub mod sockets;
 pub mod trouble;
 pub use distinct::{DistinctTargets, sweep_plan};
 pub use prober::{DEFAULT_PROBE_TIMEOUT, ProbeConfig, Prober, http_client, probers};

@@ -2,6 +2,7 @@
 
 pub mod load;
 pub mod placeholders;
+pub mod prometheus;
 pub mod schema;
 pub mod validate;
 

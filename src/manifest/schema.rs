@@ -19,6 +19,23 @@ pub struct ManifestFile {
     /// Environment of every `[[service]]` of this file (a service's own `env` wins).
     #[serde(default)]
     pub env: BTreeMap<String, Spanned<String>>,
+    /// `[prometheus]`: a Prometheus server as the metrics source.
+    #[serde(default)]
+    pub prometheus: Option<Spanned<PrometheusSpec>>,
+}
+
+/// `[prometheus]`: the server whose targets and series feed the metrics panels.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSpec {
+    /// Base URL (`http://prometheus.internal:9090`; the scheme may be left out).
+    pub url: Spanned<String>,
+    /// Time between two rounds ("2s" unless given).
+    #[serde(default, with = "humantime_serde")]
+    pub interval: Option<Duration>,
+    /// Per API call ("3s" unless given).
+    #[serde(default, with = "humantime_serde")]
+    pub timeout: Option<Duration>,
 }
 
 /// Group of a service whose manifest names none.

@@ -3,6 +3,8 @@
 pub mod docker;
 pub mod logs_ui;
 pub mod ports;
+pub mod metrics;
+pub mod nats;
 pub mod procs;
 pub mod rows;
 pub mod target;

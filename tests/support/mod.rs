@@ -4,6 +4,7 @@
 
 pub mod checkout;
 pub mod process;
+pub mod prometheus;
 pub mod servers;
 pub mod tmux;
 

@@ -14,6 +14,22 @@ pub fn free_port() -> u16 {
     listener.local_addr().expect("local address").port()
 }
 
+/// A free loopback port below the ephemeral range (32768-), where no outgoing connection can
+/// take it between the check and its use; the search starts at a per-process spot.
+pub fn free_low_port() -> u16 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 400) as u16 * 30;
+    for _ in 0..12_000 {
+        let k = NEXT.fetch_add(1, Ordering::Relaxed) % 12_000;
+        let port = 20_000 + (base - 20_000 + k) % 12_000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in 20000..32000");
+}
+
 /// Polls until something accepts TCP connections on `port`; false if `within` runs out.
 pub async fn wait_for_port(port: u16, within: Duration) -> bool {
     let deadline = Instant::now() + within;
@@ -72,6 +88,11 @@ impl ChildGuard {
             name,
             output,
         }
+    }
+
+    /// The child's pid.
+    pub fn id(&self) -> u32 {
+        self.child.id()
     }
 
     /// Whether the child has already exited (e.g. it failed to start its server).
@@ -166,20 +187,4 @@ pub fn stub(args: &[&str]) -> ChildGuard {
     ])
     .args(args);
     ChildGuard::spawn(&mut cmd)
-}
-
-/// A free loopback port below the ephemeral range (where no outgoing connection can take it
-/// meanwhile), picked at random among 20000..32000.
-pub fn free_low_port() -> u16 {
-    let seed = std::process::id() as u64
-        ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos() as u64);
-    for i in 0..12000u64 {
-        let port = 20000 + ((seed.wrapping_mul(2654435761) + i * 7919) % 12000) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port in 20000..32000");
 }

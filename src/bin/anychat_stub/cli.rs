@@ -95,6 +95,14 @@ pub struct Args {
     /// $ANYCHAT_STUB_PRINT_ENV, for links like bin/auth-service started without flags).
     #[arg(long, value_name = "FILE")]
     pub print_env: Option<std::path::PathBuf>,
+    /// Connect to NATS at HOST:PORT, subscribe and publish on notification.<domain>.* subjects
+    /// (reconnects quietly when it is away).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub nats: Option<String>,
+
+    /// Time between two NATS publishes.
+    #[arg(long, value_name = "DUR", value_parser = humantime::parse_duration, default_value = "500ms")]
+    pub nats_every: Duration,
 }
 
 /// Status the gRPC health service reports until --fail-health-after fires.

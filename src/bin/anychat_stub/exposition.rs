@@ -123,6 +123,37 @@ pub fn render(s: &Snapshot<'_>) -> String {
             out.sample("grpc_server_handled_total", &labels, *n as f64);
         }
     }
+    if !series.grpc_durations.is_empty() {
+        out.family(
+            "grpc_server_handling_seconds",
+            "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+            "histogram",
+        );
+        for ((svc, method, kind), h) in &series.grpc_durations {
+            let les = BUCKETS_SECONDS.map(go_float);
+            let les = les.iter().map(String::as_str).chain(["+Inf"]);
+            for (le, n) in les.zip(h.cumulative()) {
+                let labels = [
+                    ("grpc_method", *method),
+                    ("grpc_service", svc),
+                    ("grpc_type", kind),
+                    ("le", le),
+                ];
+                out.sample("grpc_server_handling_seconds_bucket", &labels, n as f64);
+            }
+            let labels = [
+                ("grpc_method", *method),
+                ("grpc_service", svc),
+                ("grpc_type", kind),
+            ];
+            out.sample("grpc_server_handling_seconds_sum", &labels, h.sum_seconds);
+            out.sample(
+                "grpc_server_handling_seconds_count",
+                &labels,
+                h.count as f64,
+            );
+        }
+    }
     if !series.grpc_started.is_empty() {
         out.family(
             "grpc_server_started_total",

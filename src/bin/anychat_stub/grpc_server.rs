@@ -109,6 +109,9 @@ impl Service<http::Request<Body>> for Dispatch {
             if let Some(key @ (_, _, "unary")) = key {
                 let code = grpc_status(&response);
                 shared.registry.grpc_handled(key, grpc_code_name(code));
+                shared
+                    .registry
+                    .grpc_observe(key, started.elapsed().as_secs_f64());
                 if !shared.quiet_health {
                     log_call(&shared, key, code, started.elapsed());
                 }
@@ -154,34 +157,11 @@ fn unknown_service(path: &str) -> http::Response<Body> {
     tonic::Status::unimplemented(message).into_http()
 }
 
-/// grpc_zap's "finished unary call" line, at grpc_zap's default level for the code.
+/// The interceptor's line for one finished call, in the real services' shape.
 pub fn log_call(shared: &Shared, key: GrpcKey, code: i32, elapsed: Duration) {
     let (service, method, _) = key;
-    let level = match code {
-        0 | 1 | 3 | 5 | 6 | 16 => Level::Info,
-        4 | 7..=11 | 14 => Level::Warn,
-        _ => Level::Error,
-    };
-    let code_name = grpc_code_name(code);
-    let msg = format!("finished unary call with code {code_name}");
-    let fields = [
-        ("system", Field::Str("grpc")),
-        ("span.kind", Field::Str("server")),
-        ("grpc.service", Field::Str(service)),
-        ("grpc.method", Field::Str(method)),
-        ("grpc.code", Field::Str(code_name)),
-        (
-            "grpc.time_ms",
-            Field::Float(round3(elapsed.as_secs_f64() * 1e3)),
-        ),
-    ];
-    shared
-        .log
-        .log(level, "zap/server_interceptors.go:39", &msg, &fields);
-}
-
-fn round3(x: f64) -> f64 {
-    (x * 1e3).round() / 1e3
+    let full = format!("/{service}/{method}");
+    crate::request_log::log_grpc(shared, &full, code, elapsed);
 }
 
 #[cfg(test)]

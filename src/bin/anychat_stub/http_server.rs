@@ -19,7 +19,7 @@ use tokio::net::TcpListener;
 use crate::exposition::{self, Snapshot};
 use crate::go_runtime::{self, ProcessSample};
 use crate::shared::{ConnGuard, Shared};
-use crate::zap_log::{Field, Level, go_duration};
+use crate::zap_log::{Field, Level};
 
 /// Which set of paths a listener answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,28 +202,16 @@ fn log_request(
     status: StatusCode,
     elapsed: Duration,
 ) {
-    let latency = go_duration(elapsed);
-    let peer = peer.to_string();
-    let level = match status.as_u16() {
-        500.. => Level::Error,
-        400.. => Level::Warn,
-        _ => Level::Info,
-    };
-    let fields = [
-        ("method", Field::Str(req.method().as_str())),
-        ("path", Field::Str(req.uri().path())),
-        ("status", Field::Int(i64::from(status.as_u16()))),
-        ("latency", Field::Str(&latency)),
-        ("remote_addr", Field::Str(&peer)),
-    ];
-    let msg = if level == Level::Error {
-        "request failed"
-    } else {
-        "request handled"
-    };
-    shared
-        .log
-        .log(level, "middleware/logging.go:38", msg, &fields);
+    let ip = peer.ip().to_string();
+    crate::request_log::log_http(
+        shared,
+        req.method().as_str(),
+        req.uri().path(),
+        status.as_u16(),
+        elapsed,
+        &ip,
+        None,
+    );
 }
 
 fn method_label(method: &Method) -> &'static str {

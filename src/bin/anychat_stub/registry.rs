@@ -51,6 +51,8 @@ pub struct Series {
     pub http_durations: BTreeMap<HttpKey, Histogram>,
     pub grpc_started: BTreeMap<GrpcKey, u64>,
     pub grpc_handled: BTreeMap<(GrpcKey, &'static str), u64>,
+    /// go-grpc-prometheus' handling-time histogram (`grpc_server_handling_seconds`).
+    pub grpc_durations: BTreeMap<GrpcKey, Histogram>,
     /// Scrapes of /metrics answered, by HTTP code.
     pub scrapes: u64,
     /// Every request counted above, HTTP and gRPC: drives the simulated Go runtime.
@@ -99,6 +101,15 @@ impl Registry {
         let mut series = self.lock();
         *series.grpc_handled.entry((key, code)).or_default() += 1;
         series.requests_total += 1;
+    }
+
+    /// Observes how long a gRPC call took.
+    pub fn grpc_observe(&self, key: GrpcKey, seconds: f64) {
+        self.lock()
+            .grpc_durations
+            .entry(key)
+            .or_default()
+            .observe(seconds);
     }
 
     /// Counts a /metrics scrape and returns the state to render.

@@ -9,7 +9,6 @@ use tokio::time::MissedTickBehavior;
 use crate::grpc_server::log_call;
 use crate::registry::GrpcKey;
 use crate::shared::Shared;
-use crate::zap_log::{Field, Level, go_duration};
 
 /// Tick used for the metrics when `--log-interval 0s` turns the log lines off.
 const SILENT_TICK: Duration = Duration::from_secs(1);
@@ -26,6 +25,14 @@ const ERRORS: [&str; 5] = [
 pub struct Api {
     http: Vec<(&'static str, &'static str)>,
     grpc: Vec<GrpcKey>,
+    /// Share of simulated requests that are HTTP: AnyChat's gateway and admin-service serve
+    /// HTTP (and log "HTTP Request"), the others only gRPC.
+    http_share: f64,
+}
+
+/// Whether the service named `stem` (without `-service`) serves HTTP APIs upstream.
+fn serves_http(stem: &str) -> bool {
+    matches!(stem, "gateway" | "admin" | "api-gateway")
 }
 
 impl Api {
@@ -75,7 +82,16 @@ impl Api {
         ]
         .map(|m| (service, leak(m), "unary"))
         .to_vec();
-        Self { http, grpc }
+        let http_share = match stem {
+            "gateway" | "api-gateway" => 1.0,
+            _ if serves_http(stem) => 0.8,
+            _ => 0.0,
+        };
+        Self {
+            http,
+            grpc,
+            http_share,
+        }
     }
 }
 
@@ -119,7 +135,7 @@ pub async fn run(shared: Arc<Shared>, api: Api, log_interval: Duration) {
     let mut rng = Rng::seeded();
     loop {
         ticker.tick().await;
-        if rng.unit() < 0.7 {
+        if rng.unit() < api.http_share {
             http_request(&shared, &api, &mut rng, logging);
         } else {
             grpc_call(&shared, &api, &mut rng, logging);
@@ -156,33 +172,16 @@ fn http_request(shared: &Shared, api: &Api, rng: &mut Rng, logging: bool) {
         return;
     }
     let path = route.replace(":id", &(1000 + rng.next() % 90_000).to_string());
-    let latency = go_duration(Duration::from_secs_f64(seconds));
-    let ip = format!(
-        "10.0.{}.{}:{}",
-        rng.next() % 4,
-        2 + rng.next() % 250,
-        30_000 + rng.next() % 30_000
+    let ip = format!("10.0.{}.{}", rng.next() % 4, 2 + rng.next() % 250);
+    crate::request_log::log_http(
+        shared,
+        method,
+        &path,
+        status,
+        Duration::from_secs_f64(seconds),
+        &ip,
+        error,
     );
-    let request_id = format!("{:016x}", rng.next());
-    let mut fields = vec![
-        ("method", Field::Str(method)),
-        ("path", Field::Str(&path)),
-        ("status", Field::Int(i64::from(status))),
-        ("latency", Field::Str(&latency)),
-        ("remote_addr", Field::Str(&ip)),
-        ("request_id", Field::Str(&request_id)),
-    ];
-    let (level, msg) = match error {
-        Some(error) => {
-            fields.push(("error", Field::Str(error)));
-            (Level::Error, "request failed")
-        }
-        None if status >= 400 => (Level::Warn, "request handled"),
-        None => (Level::Info, "request handled"),
-    };
-    shared
-        .log
-        .log(level, "middleware/logging.go:38", msg, &fields);
 }
 
 fn grpc_call(shared: &Shared, api: &Api, rng: &mut Rng, logging: bool) {
@@ -194,12 +193,13 @@ fn grpc_call(shared: &Shared, api: &Api, rng: &mut Rng, logging: bool) {
         r if r < 0.99 => 14,
         _ => 13,
     };
+    let seconds = 0.0002 + -rng.unit().max(1e-9).ln() * 0.004;
     shared.registry.grpc_started(key);
     shared
         .registry
         .grpc_handled(key, crate::registry::grpc_code_name(code));
+    shared.registry.grpc_observe(key, seconds);
     if logging {
-        let seconds = 0.0002 + -rng.unit().max(1e-9).ln() * 0.004;
         log_call(shared, key, code, Duration::from_secs_f64(seconds));
     }
 }

@@ -187,35 +187,6 @@ pub fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
 }
 
-/// Formats like Go's `time.Duration.String()`: "850ns", "12.3µs", "1.234ms", "2.5s", "1m30s".
-pub fn go_duration(d: Duration) -> String {
-    let nanos = d.as_nanos();
-    let trim = |value: f64, decimals: usize, unit: &str| {
-        let text = format!("{value:.decimals$}");
-        let text = if text.contains('.') {
-            text.trim_end_matches('0').trim_end_matches('.')
-        } else {
-            &text
-        };
-        format!("{text}{unit}")
-    };
-    match nanos {
-        0 => "0s".to_owned(),
-        n if n < 1_000 => format!("{n}ns"),
-        n if n < 1_000_000 => trim(n as f64 / 1e3, 3, "µs"),
-        n if n < 1_000_000_000 => trim(n as f64 / 1e6, 6, "ms"),
-        n if n < 60_000_000_000 => trim(n as f64 / 1e9, 9, "s"),
-        n => {
-            let secs = n / 1_000_000_000;
-            let rest = trim((n % 60_000_000_000) as f64 / 1e9, 9, "s");
-            match secs / 3600 {
-                0 => format!("{}m{rest}", secs / 60),
-                h => format!("{h}h{}m{rest}", secs / 60 % 60),
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,21 +228,5 @@ mod tests {
                 .as_str()
                 .is_some_and(|s| s.contains("a.go:1"))
         );
-    }
-
-    #[test]
-    fn durations_look_like_go() {
-        let cases = [
-            (Duration::ZERO, "0s"),
-            (Duration::from_nanos(850), "850ns"),
-            (Duration::from_nanos(12_300), "12.3µs"),
-            (Duration::from_micros(1_234), "1.234ms"),
-            (Duration::from_millis(2_500), "2.5s"),
-            (Duration::from_secs(90), "1m30s"),
-            (Duration::from_secs(3_725), "1h2m5s"),
-        ];
-        for (d, want) in cases {
-            assert_eq!(go_duration(d), want, "{d:?}");
-        }
     }
 }

@@ -3,8 +3,12 @@
 pub mod alerts;
 pub mod containers;
 pub mod detail;
+pub mod explorer;
+pub mod figures;
 pub mod help;
 pub mod logs;
 pub mod ports;
+pub mod metrics;
+pub mod nats;
 pub mod status;
 pub mod table;
