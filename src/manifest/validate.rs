@@ -390,4 +390,3 @@ fn resolve_program(mut command: Vec<String>, root: Option<&Path>) -> Vec<String>
     }
     command
 }
-

@@ -2,9 +2,9 @@
 
 pub mod docker;
 pub mod logs_ui;
-pub mod ports;
 pub mod metrics;
 pub mod nats;
+pub mod ports;
 pub mod procs;
 pub mod rows;
 pub mod target;
