@@ -151,7 +151,7 @@ mod tests {
         let err = prometheus_setting(&[src("t.toml", "[prometheus]\ninterval = \"1s\"\n")])
             .expect_err("no url");
         assert!(
-            err.message.contains("missing field `url`"),
+            err.message.contains("lacks the required key `url`"),
             "{}",
             err.message
         );
