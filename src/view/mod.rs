@@ -1,5 +1,6 @@
 //! Drawing: turns the state into a frame. Computes nothing the state has not derived.
 
+pub mod fit;
 pub mod format;
 pub mod panels;
 pub mod theme;

@@ -6,8 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
 
 use crate::state::State;
-use crate::view::format;
 use crate::view::theme::Theme;
+use crate::view::{fit, format};
 
 /// Input of the alerts strip.
 pub struct AlertsPanel<'a> {
@@ -24,22 +24,30 @@ impl Widget for &AlertsPanel<'_> {
         } else {
             area.height
         });
+        let width = usize::from(if bordered {
+            area.width.saturating_sub(2)
+        } else {
+            area.width
+        });
         let mut lines: Vec<Line> = s
             .alerts
             .iter()
             .rev()
             .take(rows)
             .map(|a| {
-                Line::from(vec![
-                    Span::styled(
-                        format!(
-                            "{:>4} ago ",
-                            format::age(s.now.saturating_duration_since(a.at))
-                        ),
-                        self.theme.dim(),
-                    ),
-                    Span::styled(a.text.clone(), self.theme.severity(a.severity)),
-                ])
+                let age = format!(
+                    "{:>4} ago ",
+                    format::age(s.now.saturating_duration_since(a.at))
+                );
+                // Whole words only: a port or PID at the edge is shown whole or as `…`.
+                let text = fit::words(
+                    &a.text,
+                    self.theme.severity(a.severity),
+                    width.saturating_sub(age.chars().count()),
+                );
+                let mut spans = vec![Span::styled(age, self.theme.dim())];
+                spans.extend(text.spans);
+                Line::from(spans)
             })
             .collect();
         if lines.is_empty() {

@@ -2,15 +2,17 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Cell, Row as TableRow, Table, Widget};
 
 use crate::health::ProbeState;
 use crate::layout::PanelKind;
-use crate::plan::EntryId;
+use crate::plan::{EntryId, TargetId};
 use crate::state::State;
 use crate::state::procs::Lifecycle;
 use crate::state::rows::Row;
+use crate::view::fit::{Piece, fit, whole, words};
 use crate::view::format;
 use crate::view::theme::{Theme, symbol};
 
@@ -22,43 +24,45 @@ pub struct TablePanel<'a> {
 }
 
 impl TablePanel<'_> {
-    fn port_cell(&self, entry: EntryId, label: &str) -> Cell<'static> {
+    /// The pieces of one port: its state and number (whole, always together), and its label
+    /// when `labelled` (giving way first).
+    fn port_pieces(&self, target: TargetId, labelled: bool) -> Vec<Piece<'static>> {
         let s = self.state;
-        let e = &s.plan.entries[entry.0];
-        match e
+        let st = s.targets[target.0].state;
+        let t = &s.plan.targets[target.0];
+        let mut pieces = vec![Piece::new(
+            format!("{} {}", symbol(st), t.port),
+            self.theme.state(st),
+        )];
+        if labelled {
+            pieces.push(Piece::new(t.label.clone(), self.theme.dim()).optional(2));
+        }
+        pieces
+    }
+
+    fn port_cell(&self, entry: EntryId, label: &str, width: usize) -> Line<'static> {
+        let s = self.state;
+        match s.plan.entries[entry.0]
             .targets
             .iter()
             .find(|t| s.plan.targets[t.0].label == label)
         {
-            Some(t) => {
-                let st = s.targets[t.0].state;
-                Cell::from(Span::styled(
-                    format!("{} {}", symbol(st), s.plan.targets[t.0].port),
-                    self.theme.state(st),
-                ))
-            }
-            None => Cell::from(Span::styled("  -", self.theme.dim())),
+            Some(t) => fit(&self.port_pieces(*t, false), width),
+            None => fit(&[Piece::new("  -", self.theme.dim())], width),
         }
     }
 
-    fn ports_cell(&self, entry: EntryId) -> Cell<'static> {
+    fn ports_cell(&self, entry: EntryId, width: usize) -> Line<'static> {
         let s = self.state;
-        let spans: Vec<Span> = s.plan.entries[entry.0]
-            .targets
-            .iter()
-            .flat_map(|t| {
-                let st = s.targets[t.0].state;
-                let target = &s.plan.targets[t.0];
-                [
-                    Span::styled(
-                        format!("{} {}", symbol(st), target.port),
-                        self.theme.state(st),
-                    ),
-                    Span::styled(format!(" {}  ", target.label), self.theme.dim()),
-                ]
-            })
-            .collect();
-        Cell::from(Line::from(spans))
+        let mut pieces = Vec::new();
+        for (i, t) in s.plan.entries[entry.0].targets.iter().enumerate() {
+            let mut port = self.port_pieces(*t, true);
+            if i > 0 {
+                port[0].gap = "  ";
+            }
+            pieces.extend(port);
+        }
+        fit(&pieces, width)
     }
 }
 
@@ -95,12 +99,10 @@ impl Col {
         }
     }
 
-    fn width(self, services: bool) -> u16 {
+    fn width(self, text: TextWidths) -> u16 {
         match self {
-            Col::Name if services => 18,
-            Col::Name => 13,
-            Col::Group if services => 9,
-            Col::Group => 14,
+            Col::Name => text.name,
+            Col::Group => text.group,
             Col::Http | Col::Grpc | Col::Metrics => 7,
             // Ports shrink to what is left (see `render`); 20 is what they need to be worth showing.
             Col::Ports => 20,
@@ -112,8 +114,30 @@ impl Col {
     }
 }
 
+/// Widths of the columns sized by their contents (names and groups, whole).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TextWidths {
+    name: u16,
+    group: u16,
+}
+
+impl TextWidths {
+    /// Wide enough for the longest name (with its state symbol) and group of `kind`'s rows,
+    /// within reason: a longer one is shown as `…`.
+    fn of(plan: &crate::plan::Plan, kind: crate::plan::EntryKind) -> TextWidths {
+        let entries = plan.entries.iter().filter(|e| e.kind == kind);
+        let longest = |f: &dyn Fn(&crate::plan::Entry) -> usize| {
+            entries.clone().map(f).max().unwrap_or(0) as u16
+        };
+        TextWidths {
+            name: (longest(&|e| e.name.chars().count() + 2)).clamp(11, 28),
+            group: (longest(&|e| e.group.chars().count())).clamp(8, 16),
+        }
+    }
+}
+
 /// The columns that fit in `width`, most important first, shown in table order.
-fn columns(services: bool, width: u16) -> Vec<Col> {
+fn columns(services: bool, width: u16, text: TextWidths) -> Vec<Col> {
     let by_priority: &[Col] = if services {
         &[
             Col::Name,
@@ -163,7 +187,7 @@ fn columns(services: bool, width: u16) -> Vec<Col> {
     let mut used = 0;
     let mut chosen = Vec::new();
     for &c in by_priority {
-        let w = c.width(services) + 1;
+        let w = c.width(text) + 1;
         if used + w <= width || chosen.is_empty() {
             used += w;
             chosen.push(c);
@@ -177,24 +201,29 @@ fn columns(services: bool, width: u16) -> Vec<Col> {
 }
 
 impl TablePanel<'_> {
-    fn cell(&self, col: Col, entry: EntryId, spark_width: u16) -> Cell<'static> {
+    fn cell(&self, col: Col, entry: EntryId, width: u16) -> Cell<'static> {
         let s = self.state;
+        let w = usize::from(width);
         let e = &s.plan.entries[entry.0];
         let main = e.targets.first().map(|t| &s.targets[t.0]);
-        match col {
+        let line = match col {
             Col::Name => {
                 let state = s.entry_state(entry);
-                Cell::from(Span::styled(
-                    format!("{} {}", symbol(state), e.name),
-                    self.theme.state(state),
-                ))
+                let style = self.theme.state(state);
+                fit(
+                    &[
+                        Piece::new(symbol(state), style),
+                        Piece::new(e.name.clone(), style),
+                    ],
+                    w,
+                )
             }
-            Col::Group => Cell::from(e.group.clone()),
-            Col::Http => self.port_cell(entry, "http"),
-            Col::Grpc => self.port_cell(entry, "grpc"),
-            Col::Metrics => self.port_cell(entry, "metrics"),
-            Col::Ports => self.ports_cell(entry),
-            Col::Proc if e.command.is_empty() => Cell::from(Span::styled("-", self.theme.dim())),
+            Col::Group => whole(e.group.clone(), Style::default(), w),
+            Col::Http => self.port_cell(entry, "http", w),
+            Col::Grpc => self.port_cell(entry, "grpc", w),
+            Col::Metrics => self.port_cell(entry, "metrics", w),
+            Col::Ports => self.ports_cell(entry, w),
+            Col::Proc if e.command.is_empty() => whole("-", self.theme.dim(), w),
             Col::Proc => {
                 let p = &s.procs[entry.0];
                 let style = match p.lifecycle {
@@ -207,22 +236,29 @@ impl TablePanel<'_> {
                     Lifecycle::Running { .. } => self.theme.state(ProbeState::Up),
                     _ => self.theme.dim(),
                 };
-                Cell::from(Span::styled(format::lifecycle(p, s.now), style))
+                words(&format::lifecycle(p, s.now), style, w)
             }
-            Col::Latency => Cell::from(
+            Col::Latency => whole(
                 main.and_then(|m| m.last.as_ref())
                     .map_or_else(String::new, |r| format::latency(r.latency)),
+                Style::default(),
+                w,
             ),
-            Col::Since => Cell::from(main.and_then(|m| m.since).map_or_else(String::new, |t| {
-                format::age(s.now.saturating_duration_since(t))
-            })),
-            Col::History => Cell::from(Span::styled(
+            Col::Since => whole(
+                main.and_then(|m| m.since).map_or_else(String::new, |t| {
+                    format::age(s.now.saturating_duration_since(t))
+                }),
+                Style::default(),
+                w,
+            ),
+            Col::History => Line::from(Span::styled(
                 main.map_or_else(String::new, |m| {
-                    format::sparkline(m.latencies_us.iter().copied(), usize::from(spark_width))
+                    format::sparkline(m.latencies_us.iter().copied(), w)
                 }),
                 self.theme.accent(),
             )),
-        }
+        };
+        Cell::from(line)
     }
 }
 
@@ -233,30 +269,45 @@ impl Widget for &TablePanel<'_> {
         let rows = s.rows(self.kind);
         let services = self.kind == PanelKind::Services;
         let entries = rows.iter().filter(|r| matches!(r, Row::Entry(_))).count();
-        let title = if s.ui.filter.is_empty() {
-            format!(" {} ({entries}) ", self.kind.title())
-        } else {
-            format!(" {} ({entries}) /{} ", self.kind.title(), s.ui.filter)
-        };
+        let offset = s.offset(self.kind);
+        let height = usize::from(area.height.saturating_sub(3));
+        let (above, below) = hidden_rows(&rows, offset, height);
+        let mut title = format!(" {} ({entries})", self.kind.title());
+        if above > 0 {
+            title.push_str(&format!(" ↑{above}"));
+        }
+        if below > 0 {
+            title.push_str(&format!(" ↓{below}"));
+        }
+        if !s.ui.filter.is_empty() {
+            title.push_str(&format!(" /{}", s.ui.filter));
+        }
+        title.push(' ');
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(self.theme.border(focused))
             .title(title);
         let inner_width = area.width.saturating_sub(2);
-        let cols = columns(services, inner_width);
+        let kind = if services {
+            crate::plan::EntryKind::Service
+        } else {
+            crate::plan::EntryKind::Infra
+        };
+        let text = TextWidths::of(&s.plan, kind);
+        let cols = columns(services, inner_width, text);
         let others: u16 = cols
             .iter()
             .filter(|c| !matches!(c, Col::History | Col::Ports))
-            .map(|c| c.width(services) + 1)
+            .map(|c| c.width(text) + 1)
             .sum();
         let ports_width = inner_width
             .saturating_sub(others + 1)
-            .clamp(Col::Ports.width(false), 34);
+            .clamp(Col::Ports.width(text), 34);
         let width_of = |c: Col| {
             if c == Col::Ports {
                 ports_width
             } else {
-                c.width(services)
+                c.width(text)
             }
         };
         let fixed: u16 = cols
@@ -272,8 +323,6 @@ impl Widget for &TablePanel<'_> {
                 c => Constraint::Length(width_of(*c)),
             })
             .collect();
-        let offset = s.offset(self.kind);
-        let height = usize::from(area.height.saturating_sub(3));
         let body: Vec<TableRow> = rows
             .iter()
             .skip(offset)
@@ -286,7 +335,14 @@ impl Widget for &TablePanel<'_> {
                 Row::Entry(id) => {
                     let row = TableRow::new(
                         cols.iter()
-                            .map(|c| self.cell(*c, *id, spark_width))
+                            .map(|c| {
+                                let w = if *c == Col::History {
+                                    spark_width
+                                } else {
+                                    width_of(*c)
+                                };
+                                self.cell(*c, *id, w)
+                            })
                             .collect::<Vec<_>>(),
                     );
                     if focused && s.ui.selected == Some(*id) {
@@ -317,18 +373,52 @@ impl Widget for &TablePanel<'_> {
     }
 }
 
+/// Entry rows above and below the `height` rows shown from `offset`.
+fn hidden_rows(rows: &[Row], offset: usize, height: usize) -> (usize, usize) {
+    let entries = |rows: &[Row]| rows.iter().filter(|r| matches!(r, Row::Entry(_))).count();
+    let offset = offset.min(rows.len());
+    let end = (offset + height).min(rows.len());
+    (entries(&rows[..offset]), entries(&rows[end..]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const TEXT: TextWidths = TextWidths { name: 18, group: 9 };
+
     #[test]
     fn narrow_tables_drop_the_least_important_columns() {
-        assert_eq!(columns(true, 200).len(), 9);
+        assert_eq!(columns(true, 200, TEXT).len(), 9);
         assert_eq!(
-            columns(true, 44),
+            columns(true, 44, TEXT),
             [Col::Name, Col::Http, Col::Grpc, Col::Latency]
         );
-        assert_eq!(columns(true, 10), [Col::Name]);
-        assert_eq!(columns(false, 44), [Col::Name, Col::Ports, Col::Latency]);
+        assert_eq!(columns(true, 10, TEXT), [Col::Name]);
+        let infra = TextWidths {
+            name: 13,
+            group: 14,
+        };
+        assert_eq!(
+            columns(false, 44, infra),
+            [Col::Name, Col::Ports, Col::Latency]
+        );
+    }
+
+    #[test]
+    fn rows_out_of_sight_are_counted_without_group_headings() {
+        let rows = vec![
+            Row::Group("core".into()),
+            Row::Entry(EntryId(0)),
+            Row::Entry(EntryId(1)),
+            Row::Group("social".into()),
+            Row::Entry(EntryId(2)),
+            Row::Entry(EntryId(3)),
+        ];
+        assert_eq!(hidden_rows(&rows, 0, 10), (0, 0));
+        assert_eq!(hidden_rows(&rows, 0, 3), (0, 2));
+        assert_eq!(hidden_rows(&rows, 2, 2), (1, 2));
+        assert_eq!(hidden_rows(&rows, 4, 5), (2, 0));
+        assert_eq!(hidden_rows(&rows, 0, 0), (0, 4));
     }
 }
