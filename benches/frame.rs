@@ -356,6 +356,8 @@ fn bench_size(width: u16, height: u16, layout: &str, frames: usize, show: bool) 
             .position(|l| l.name == layout)
             .unwrap_or_else(|| panic!("no built-in layout {layout}"));
         s.ui.layout = index;
+        s.ui.preferred_layout = index;
+        s.ui.layout_pinned = true;
         s.handle(Action::Resize { width, height });
     }
     let rows = scenes[0].plan.entries.len();

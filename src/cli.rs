@@ -61,14 +61,10 @@ pub enum Command {
 /// Dashboard settings (ignored by `check`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct UiArgs {
-    /// Panel layout: a built-in name (default, compact, focus) or a layout file.
-    #[arg(
-        long,
-        value_name = "NAME|FILE",
-        default_value = "default",
-        global = true
-    )]
-    pub layout: String,
+    /// Panel layout: a built-in name (default, compact, focus) or a layout file. Without it the
+    /// dashboard shows `default`, or a layout that fits a small terminal.
+    #[arg(long, value_name = "NAME|FILE", global = true)]
+    pub layout: Option<String>,
     /// Keymap file overriding the default bindings (`"key" = "action"` lines).
     #[arg(long, value_name = "FILE", global = true)]
     pub keymap: Option<PathBuf>,

@@ -135,7 +135,7 @@ fn dashboard(
     demo: bool,
     notice: Option<String>,
 ) -> color_eyre::Result<ExitCode> {
-    let layout = match resolve_layout(&cli.ui.layout) {
+    let layout = match resolve_layout(cli.ui.layout.as_deref().unwrap_or("default")) {
         Ok(l) => l,
         Err(e) => {
             eprintln!("anychat-top: {e}");
@@ -179,6 +179,8 @@ fn dashboard(
         state.notice(text);
     }
     state.ui.utc = cli.ui.utc;
+    // A layout named on the command line is the user's choice: shown whatever the size.
+    state.ui.layout_pinned = cli.ui.layout.is_some();
     let local_zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
     let view = ViewContext::new(Theme::from_env(), keymap.help(), local_zone);
     // The watchdog is a fork of this process: made now, while it has a single thread.

@@ -3,6 +3,7 @@
 mod support;
 
 use std::net::TcpListener;
+use std::process::Command;
 
 use support::tmux::{Tmux, dashboards, pids_with, watchdogs};
 
@@ -157,16 +158,15 @@ fn demo_goes_green_filters_shows_help_sees_a_kill_and_quits_cleanly() {
     );
     tmux.send(&["Enter"]);
 
-    // Resize to 80x24 and switch to the compact layout: everything still fits.
+    // Resize to 80x24: the dashboard switches to the compact layout by itself and says why.
     let status = tmux
         .cmd()
         .args(["resize-window", "-t", "main", "-x", "80", "-y", "24"])
         .status()
         .unwrap();
     assert!(status.success());
-    tmux.send(&["L"]);
     let (screen, _) = tmux.wait_for("compact at 80x24", Duration::from_secs(3), |s| {
-        s.contains("compact · ? help") && s.lines().count() <= 24
+        s.contains("compact (default needs 100×30)") && s.lines().count() <= 24
     });
     assert!(screen.lines().all(|l| l.chars().count() <= 80), "{screen}");
     assert!(
@@ -442,4 +442,92 @@ fn sigterm_and_sighup_restore_the_terminal_and_stop_the_stubs() {
     });
     assert_no_stubs_within(moved, Duration::from_secs(3));
     drop(holder);
+}
+
+/// Ports in the table rows of a screen: a state symbol, a space, digits.
+fn table_ports(screen: &str) -> Vec<u32> {
+    let mut ports = Vec::new();
+    for line in screen.lines().filter(|l| l.starts_with('│')) {
+        let chars: Vec<char> = line.chars().collect();
+        for i in 0..chars.len().saturating_sub(2) {
+            if "✓✗!○…".contains(chars[i]) && chars[i + 1] == ' ' && chars[i + 2].is_ascii_digit()
+            {
+                let digits: String = chars[i + 2..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                ports.extend(digits.parse::<u32>().ok());
+            }
+        }
+    }
+    ports
+}
+
+#[test]
+fn at_80x24_with_five_digit_ports_every_port_on_screen_is_a_port_of_the_plan() {
+    let _turn = demo_ports();
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    let offsets = (10..=16).map(|k| k * 1000);
+    let offset = match first_free_offset(offsets, demo_plan_at) {
+        Ok(Some((offset, _))) => offset,
+        _ => panic!("no free five-digit offset for the demo plan"),
+    };
+    tmux.type_line(&format!(
+        "{TOP} demo --port-offset {offset}; echo \"exit=$?\""
+    ));
+    let (screen, _) = tmux.wait_for("everything up", Duration::from_secs(15), |s| {
+        s.contains("✓ 20 up")
+    });
+    assert!(
+        screen.contains("compact (default needs 100×30)"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Services (12) ↓"),
+        "rows out of sight are announced:\n{screen}"
+    );
+    // What `check --json` says the plan's ports are.
+    let manifest = concat!(env!("CARGO_MANIFEST_DIR"), "/services/demo.toml");
+    let out = Command::new(TOP)
+        .args([
+            "check",
+            "--json",
+            "-c",
+            manifest,
+            "--port-offset",
+            &offset.to_string(),
+        ])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("check --json");
+    let planned: Vec<u32> = report["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["port"].as_u64().map(|p| p as u32))
+        .collect();
+    assert!(planned.iter().all(|&p| p >= 10000), "{planned:?}");
+    let shown = table_ports(&screen);
+    assert!(shown.len() >= 10, "ports on screen: {shown:?}\n{screen}");
+    for port in &shown {
+        assert!(
+            planned.contains(port),
+            "{port} is not a port of the plan:\n{screen}"
+        );
+    }
+    // Scrolled to the end, the last rows' ports are whole too.
+    tmux.send(&["End"]);
+    let (screen, _) = tmux.wait_for("the last service", Duration::from_secs(3), |s| {
+        s.contains("admin-service")
+    });
+    for port in table_ports(&screen) {
+        assert!(
+            planned.contains(&port),
+            "{port} is not a port of the plan:\n{screen}"
+        );
+    }
+    tmux.send(&["q"]);
+    assert_back_at_the_shell(&tmux, offset, "exit=0");
 }

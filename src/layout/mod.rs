@@ -5,6 +5,8 @@
 //! ```toml
 //! name = "default"                  # what `--layout NAME` matches (required)
 //! description = "one line for help" # optional
+//! min_width = 100                   # the smallest terminal it is readable in (optional): in a
+//! min_height = 30                   # smaller one the dashboard picks a layout that fits
 //! [root]                            # the node that fills the whole terminal
 //! direction = "vertical"            # "vertical" (children top to bottom) or "horizontal" (left to right)
 //! children = [
@@ -51,9 +53,16 @@ pub struct Layout {
     pub name: String,
     pub description: String,
     pub root: Node,
+    /// The smallest terminal (width, height) it is readable in (`min_width`/`min_height`).
+    pub min_size: (u16, u16),
 }
 
 impl Layout {
+    /// Whether a terminal of `width`×`height` is large enough for it.
+    pub fn fits(&self, width: u16, height: u16) -> bool {
+        width >= self.min_size.0 && height >= self.min_size.1
+    }
+
     /// Every panel of the layout, in reading order (depth first).
     pub fn panels(&self) -> Vec<PanelKind> {
         let mut kinds = Vec::new();

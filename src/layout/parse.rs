@@ -16,6 +16,10 @@ struct LayoutFile {
     name: Spanned<String>,
     #[serde(default)]
     description: String,
+    #[serde(default)]
+    min_width: Option<Spanned<i64>>,
+    #[serde(default)]
+    min_height: Option<Spanned<i64>>,
     root: Spanned<NodeSpec>,
 }
 
@@ -50,10 +54,26 @@ pub fn parse_layout(source: &Source) -> Result<Layout, ManifestError> {
         seen: HashMap::new(),
     };
     let root = checker.node(file.root, true)?;
+    let dimension = |v: Option<Spanned<i64>>, what: &str| -> Result<u16, ManifestError> {
+        match v {
+            None => Ok(0),
+            Some(v) => u16::try_from(*v.get_ref())
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    checker.error(v.span().start, format!("`{what}` must be 1 to 1000"))
+                }),
+        }
+    };
+    let min_size = (
+        dimension(file.min_width, "min_width")?,
+        dimension(file.min_height, "min_height")?,
+    );
     Ok(Layout {
         name: file.name.into_inner(),
         description: file.description,
         root,
+        min_size,
     })
 }
 

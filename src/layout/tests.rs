@@ -277,3 +277,27 @@ fn built_in_sources_are_named_like_their_files() {
     let source = builtin_source("focus", "");
     assert_eq!(source.path, PathBuf::from("layouts/focus.toml (built in)"));
 }
+
+#[test]
+fn a_layout_may_say_the_smallest_terminal_it_needs() {
+    let l = parse("name = \"x\"\nmin_width = 90\nmin_height = 25\n[root]\npanel = \"services\"\n")
+        .unwrap();
+    assert_eq!(l.min_size, (90, 25));
+    assert!(l.fits(90, 25) && l.fits(200, 60));
+    assert!(!l.fits(89, 25) && !l.fits(90, 24));
+    let none = parse("name = \"x\"\n[root]\npanel = \"services\"\n").unwrap();
+    assert_eq!(none.min_size, (0, 0));
+    assert_eq!(
+        error("name = \"x\"\nmin_width = 0\n[root]\npanel = \"services\"\n"),
+        "2:13: `min_width` must be 1 to 1000"
+    );
+    assert_eq!(
+        error("name = \"x\"\nmin_height = 70000\n[root]\npanel = \"services\"\n"),
+        "2:14: `min_height` must be 1 to 1000"
+    );
+    let shipped = builtin_layouts();
+    let compact = shipped.iter().find(|l| l.name == "compact").unwrap();
+    let default = shipped.iter().find(|l| l.name == "default").unwrap();
+    assert!(compact.fits(80, 24), "compact fits 80×24");
+    assert!(!default.fits(80, 24), "default does not");
+}

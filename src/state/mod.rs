@@ -1,6 +1,7 @@
 //! The single owner of everything the dashboard shows: pure, synchronous, tested without a terminal.
 
 pub mod docker;
+pub mod layout_choice;
 pub mod logs_ui;
 pub mod metrics;
 pub mod nats;
@@ -13,8 +14,6 @@ pub mod ui;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use ratatui::layout::Rect;
 
 use crate::action::Action;
 use crate::health::ProbeState;
@@ -364,7 +363,7 @@ impl State {
     /// Act on what the user wants; returns the side effects to carry out.
     pub fn handle(&mut self, action: Action) -> Vec<Command> {
         match (self.ui.mode, action) {
-            (_, Action::Resize { width, height }) => self.ui.size = Rect::new(0, 0, width, height),
+            (_, Action::Resize { width, height }) => self.resized(width, height),
             (Mode::Filter | Mode::ConfirmStopAll | Mode::Normal, Action::Quit) => {
                 self.ui.quit = true
             }
@@ -451,14 +450,12 @@ impl State {
                             .any(|(k, _)| *k == PanelKind::Detail)
                     })
                 {
-                    self.ui.layout = i;
-                    self.fix_focus();
+                    self.pin_layout(i);
                 }
             }
             Action::Help => self.ui.mode = Mode::Help,
             Action::CycleLayout => {
-                self.ui.layout = (self.ui.layout + 1) % self.layouts.len().max(1);
-                self.fix_focus();
+                self.pin_layout((self.ui.layout + 1) % self.layouts.len().max(1));
             }
             Action::Back if !self.ui.filter.is_empty() => {
                 self.ui.filter.clear();

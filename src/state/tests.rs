@@ -10,7 +10,16 @@ use crate::manifest::{PlanOptions, Source, build_plan};
 use crate::plan::TargetId;
 
 pub(crate) fn demo_state(now: Instant) -> State {
-    let plan = build_plan(&[Source::demo()], &PlanOptions::default()).unwrap();
+    demo_state_at(now, 0)
+}
+
+/// The demo plan shifted by `offset` (10000 gives every port five digits), at 160×48.
+pub(crate) fn demo_state_at(now: Instant, offset: i32) -> State {
+    let opts = PlanOptions {
+        port_offset: offset,
+        ..PlanOptions::default()
+    };
+    let plan = build_plan(&[Source::demo()], &opts).unwrap();
     let mut s = State::new(
         Arc::new(plan),
         builtin_layouts(),
@@ -529,4 +538,30 @@ fn a_batch_of_results_is_applied_like_the_results_one_by_one() {
         );
     }
     assert_eq!(batched.counts(), (20, 0));
+}
+
+#[test]
+fn the_built_in_plan_in_a_small_terminal_gets_the_compact_layout_until_it_grows() {
+    let mut s = super::procs_tests::anychat_state(Instant::now());
+    let resize = |s: &mut State, width, height| {
+        s.handle(Action::Resize { width, height });
+    };
+    resize(&mut s, 80, 24);
+    assert_eq!(s.layout().name, "compact");
+    assert_eq!(s.layout_note().as_deref(), Some("default needs 100×30"));
+    assert_eq!(s.too_small(), None);
+    resize(&mut s, 100, 30);
+    assert_eq!(s.layout().name, "default");
+    assert_eq!(s.layout_note(), None);
+    resize(&mut s, 59, 40);
+    assert_eq!(s.too_small(), Some((60, 16)));
+    // `L` is the user's choice: it stays at any size.
+    resize(&mut s, 160, 48);
+    s.handle(Action::CycleLayout);
+    let chosen = s.layout().name.clone();
+    assert_ne!(chosen, "default");
+    resize(&mut s, 80, 24);
+    resize(&mut s, 200, 60);
+    assert_eq!(s.layout().name, chosen);
+    assert!(s.ui.layout_pinned);
 }

@@ -42,7 +42,12 @@ pub struct Ui {
     pub grouped: bool,
     /// The selected entry (services or infra table); the detail and logs panels follow it.
     pub selected: Option<EntryId>,
+    /// The layout shown (an index into the state's layouts).
     pub layout: usize,
+    /// The layout the user wants; shown whenever the terminal is large enough for it.
+    pub preferred_layout: usize,
+    /// The user chose the layout (`L`, `--layout`): no automatic switching.
+    pub layout_pinned: bool,
     pub size: Rect,
     /// Scroll and selection of each panel that has any, keyed by panel.
     pub panels: BTreeMap<PanelKind, PanelView>,
@@ -66,6 +71,8 @@ impl Default for Ui {
             grouped: false,
             selected: None,
             layout: 0,
+            preferred_layout: 0,
+            layout_pinned: false,
             size: Rect::new(0, 0, 80, 24),
             panels: BTreeMap::new(),
             quit: false,

@@ -10,6 +10,7 @@ mod tests;
 
 use jiff::tz::TimeZone;
 use ratatui::Frame;
+use ratatui::widgets::Widget;
 
 use crate::layout::PanelKind;
 use crate::state::{Mode, State};
@@ -69,6 +70,31 @@ pub fn zone_label(zone: &TimeZone) -> String {
 /// Draw the whole screen.
 pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
     let theme = ctx.theme;
+    if let Some((w, h)) = state.too_small() {
+        let area = frame.area();
+        let text = format!(
+            "terminal too small (need {w}×{h}, have {}×{})",
+            area.width, area.height
+        );
+        let line = ratatui::text::Line::from(ratatui::text::Span::styled(
+            text,
+            theme.severity(crate::state::Severity::Warning),
+        ));
+        let y = area.y + area.height / 2;
+        ratatui::widgets::Paragraph::new(line)
+            .alignment(ratatui::layout::Alignment::Center)
+            .wrap(ratatui::widgets::Wrap { trim: true })
+            .render(
+                ratatui::layout::Rect::new(
+                    area.x,
+                    y.saturating_sub(1),
+                    area.width,
+                    3.min(area.height),
+                ),
+                frame.buffer_mut(),
+            );
+        return;
+    }
     let utc = TimeZone::UTC;
     let buf = frame.buffer_mut();
     for (kind, area) in state.areas() {

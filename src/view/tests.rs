@@ -14,14 +14,19 @@ use crate::action::Action;
 use crate::health::ProbeState;
 use crate::keymap::Keymap;
 use crate::message::Update;
-use crate::state::tests::{all_up, checked, demo_state};
+use crate::state::tests::{all_up, checked, demo_state_at};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
 /// A state with everything up, auth's gRPC down later, and rtc without a health service.
 fn scene() -> State {
+    scene_at(0)
+}
+
+/// [`scene`] with the demo plan shifted by `offset`.
+fn scene_at(offset: i32) -> State {
     let t0 = Instant::now();
-    let mut s = demo_state(t0);
+    let mut s = demo_state_at(t0, offset);
     all_up(&mut s, t0);
     let t1 = t0 + Duration::from_secs(3);
     all_up(&mut s, t1);
@@ -85,13 +90,87 @@ fn every_layout_at_both_sizes() {
     for layout in ["default", "compact", "focus"] {
         for size in SIZES {
             let mut s = scene();
-            while s.layout().name != layout {
-                s.handle(Action::CycleLayout);
-            }
+            let index = s.layouts.iter().position(|l| l.name == layout).unwrap();
+            s.pin_layout(index);
             let shot = text(&screen(&mut s, size, true));
             insta::assert_snapshot!(format!("layout_{layout}_{}x{}", size.0, size.1), shot);
         }
     }
+}
+
+/// Every number that looks like a port in the table rows of a screen (a state symbol, a space,
+/// then digits): none may be cut, so each must be a port of the plan.
+fn table_ports(screen: &str) -> Vec<u32> {
+    let mut ports = Vec::new();
+    for line in screen.lines().filter(|l| l.starts_with('│')) {
+        let chars: Vec<char> = line.chars().collect();
+        for i in 0..chars.len().saturating_sub(2) {
+            if "✓✗!○…".contains(chars[i]) && chars[i + 1] == ' ' && chars[i + 2].is_ascii_digit()
+            {
+                let digits: String = chars[i + 2..]
+                    .iter()
+                    .take_while(|c| c.is_ascii_digit())
+                    .collect();
+                ports.extend(digits.parse::<u32>().ok());
+            }
+        }
+    }
+    ports
+}
+
+#[test]
+fn every_layout_at_three_sizes_with_five_digit_ports_never_cuts_a_port() {
+    for layout in ["default", "compact", "focus"] {
+        for size in [(80, 24), (100, 30), (160, 48)] {
+            let mut s = scene_at(10_000);
+            let index = s.layouts.iter().position(|l| l.name == layout).unwrap();
+            s.pin_layout(index);
+            let shot = text(&screen(&mut s, size, true));
+            let planned: Vec<u32> = s.plan.targets.iter().map(|t| u32::from(t.port)).collect();
+            let shown = table_ports(&shot);
+            // The focus layout's narrow list shows names only.
+            assert!(
+                layout == "focus" || !shown.is_empty(),
+                "{layout} {size:?} shows ports:\n{shot}"
+            );
+            for port in shown {
+                assert!(
+                    planned.contains(&port),
+                    "{port} is not a planned port ({layout} {size:?}):\n{shot}"
+                );
+            }
+            insta::assert_snapshot!(format!("five_digits_{layout}_{}x{}", size.0, size.1), shot);
+        }
+    }
+}
+
+#[test]
+fn a_small_terminal_gets_a_layout_that_fits_and_the_preferred_one_back_when_it_grows() {
+    let mut s = scene_at(10_000);
+    assert!(!s.ui.layout_pinned);
+    let shot = text(&screen(&mut s, (80, 24), true));
+    assert_eq!(s.layout().name, "compact");
+    assert!(
+        shot.contains("compact (default needs 100×30) · ? help"),
+        "{shot}"
+    );
+    let shot = text(&screen(&mut s, (120, 40), true));
+    assert_eq!(s.layout().name, "default");
+    assert!(!shot.contains("needs"), "{shot}");
+    // Too small for every layout: it says so instead of drawing broken panels.
+    let shot = text(&screen(&mut s, (50, 10), true));
+    assert!(
+        shot.contains("terminal too small (need 60×16, have 50×10)"),
+        "{shot}"
+    );
+    assert!(!shot.contains("Services"), "{shot}");
+    insta::assert_snapshot!("too_small_50x10", shot);
+    // A layout the user chose stays, whatever the size.
+    s.handle(Action::CycleLayout);
+    let chosen = s.layout().name.clone();
+    screen(&mut s, (80, 24), true);
+    assert_eq!(s.layout().name, chosen);
+    assert!(s.layout_note().is_none());
 }
 
 #[test]

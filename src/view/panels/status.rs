@@ -90,10 +90,13 @@ impl Widget for &StatusBar<'_> {
             ]);
         }
         if matches!(s.ui.mode, Mode::Normal | Mode::Help) {
-            segments.push(vec![
-                sep(),
-                Span::styled(format!("{} · ? help · q quit", s.layout().name), t.dim()),
-            ]);
+            let mut hints = vec![sep(), Span::styled(s.layout().name.clone(), t.dim())];
+            // A layout that replaces the preferred one in a small terminal says why.
+            if let Some(note) = s.layout_note() {
+                hints.push(Span::styled(format!(" ({note})"), t.accent()));
+            }
+            hints.push(Span::styled(" · ? help · q quit", t.dim()));
+            segments.push(hints);
         }
         // Keep the key hints (last) before the figures when space is short.
         let hints = matches!(s.ui.mode, Mode::Normal | Mode::Help)
