@@ -1,0 +1,160 @@
+//! Which plan the binary runs on: `--config` manifests, else the AnyChat checkout named by
+//! `--root` or found from the working directory, else the built-in plan; and the drift that
+//! goes with it (for the alerts, `check` and `ports --check`).
+
+use std::path::{Path, PathBuf};
+
+use super::{Checkout, CheckoutError, Drift, ReadOptions, looks_like_checkout, mark_unbuilt};
+use crate::cli::PlanArgs;
+use crate::manifest::{ManifestError, PlanOptions, Source, build_plan};
+use crate::plan::Plan;
+
+/// The plan to run, and the checkout it was read from (if any).
+#[derive(Debug)]
+pub struct Loaded {
+    pub plan: Plan,
+    /// Set when the plan was read from a checkout (no `--config`).
+    pub checkout: Option<Checkout>,
+}
+
+impl Loaded {
+    /// The drift between the checkout and the built-in plan (empty without a checkout).
+    pub fn drift(&self) -> &[Drift] {
+        self.checkout.as_ref().map_or(&[], |c| c.drift.as_slice())
+    }
+}
+
+/// The checkout to read: `--root` when it looks like one, else the nearest of `cwd` and its
+/// parents that is an AnyChat checkout (`go.mod` naming anychat, or an AnyChat service in
+/// `cmd/`, so that any other Go project is left alone).
+pub fn discover(root: Option<&Path>, cwd: &Path) -> Option<PathBuf> {
+    match root {
+        Some(root) => looks_like_checkout(root).then(|| absolute(root)),
+        None => cwd
+            .ancestors()
+            .find(|d| looks_like_checkout(d) && is_anychat(d))
+            .map(absolute),
+    }
+}
+
+/// `go.mod` mentions AnyChat, or `cmd/` holds one of its services.
+fn is_anychat(dir: &Path) -> bool {
+    let module = std::fs::read_to_string(dir.join("go.mod")).unwrap_or_default();
+    module.to_ascii_lowercase().contains("anychat")
+        || ["auth-service", "gateway-service", "message-service"]
+            .iter()
+            .any(|s| dir.join("cmd").join(s).is_dir())
+}
+
+fn absolute(dir: &Path) -> PathBuf {
+    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+}
+
+/// The plan for `check` and the dashboard. With `--config`: those manifests (relative to
+/// `--root` when given; missing `bin/` programs marked not built). Without: the checkout read
+/// over the built-in plan when there is one ([`discover`]), else the built-in plan as it is.
+pub fn load(args: &PlanArgs, cwd: &Path, opts: &ReadOptions) -> Result<Loaded, ManifestError> {
+    let root = args.root.as_deref().map(absolute);
+    if !args.config.is_empty() {
+        let mut plan = build_plan(
+            &args.sources(Source::anychat)?,
+            &PlanOptions {
+                port_offset: args.port_offset,
+                root: root.clone(),
+            },
+        )?;
+        if root.is_some() {
+            mark_unbuilt(&mut plan);
+        }
+        return Ok(Loaded {
+            plan,
+            checkout: None,
+        });
+    }
+    if let Some(dir) = discover(root.as_deref(), cwd) {
+        let checkout = read(&dir, opts)?;
+        let plan = checkout.plan(args.port_offset)?;
+        return Ok(Loaded {
+            plan,
+            checkout: Some(checkout),
+        });
+    }
+    let mut plan = build_plan(
+        &[Source::anychat()],
+        &PlanOptions {
+            port_offset: args.port_offset,
+            root: root.clone(),
+        },
+    )?;
+    if root.is_some() {
+        mark_unbuilt(&mut plan);
+    }
+    Ok(Loaded {
+        plan,
+        checkout: None,
+    })
+}
+
+/// Read `dir` over the built-in plan; any error as a manifest error naming the directory.
+pub fn read(dir: &Path, opts: &ReadOptions) -> Result<Checkout, ManifestError> {
+    super::read(dir, &[Source::anychat()], opts).map_err(|e| match e {
+        CheckoutError::Manifest(m) => m,
+        e @ CheckoutError::NotACheckout { .. } => ManifestError {
+            path: dir.to_path_buf(),
+            line: 0,
+            column: 0,
+            message: e.to_string(),
+        },
+    })
+}
+
+/// One line per finding (what `check` and `ports --check` print).
+pub fn drift_lines(drift: &[Drift]) -> Vec<String> {
+    drift.iter().map(ToString::to_string).collect()
+}
+
+/// The findings as JSON: `[{kind, subject, plan_value, found_value, file, line, text}]`.
+pub fn drift_json(drift: &[Drift]) -> serde_json::Value {
+    drift
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(d).unwrap_or_default();
+            if let Some(obj) = v.as_object_mut() {
+                obj.insert("text".into(), d.to_string().into());
+            }
+            v
+        })
+        .collect()
+}
+
+/// The drift as text for a terminal: a heading and one finding a line; empty without drift.
+pub fn drift_text(drift: &[Drift]) -> String {
+    if drift.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nplan drift: {} finding{} between the checkout and the built-in plan\n",
+        drift.len(),
+        if drift.len() == 1 { "" } else { "s" }
+    );
+    for line in drift_lines(drift) {
+        out.push_str("  - ");
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The alert said once at start-up: how many findings, and the first few in words.
+pub fn drift_alerts(drift: &[Drift]) -> Vec<String> {
+    if drift.is_empty() {
+        return Vec::new();
+    }
+    let mut out = vec![format!(
+        "plan drift: {} finding{} (`anychat-top check` lists them all)",
+        drift.len(),
+        if drift.len() == 1 { "" } else { "s" }
+    )];
+    out.extend(drift_lines(drift));
+    out
+}
