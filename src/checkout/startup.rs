@@ -145,16 +145,16 @@ pub fn drift_text(drift: &[Drift]) -> String {
     out
 }
 
-/// The alert said once at start-up: how many findings, and the first few in words.
+/// The alerts said once at start-up: each finding, then (newest, so shown first) how many.
 pub fn drift_alerts(drift: &[Drift]) -> Vec<String> {
     if drift.is_empty() {
         return Vec::new();
     }
-    let mut out = vec![format!(
-        "plan drift: {} finding{} (`anychat-top check` lists them all)",
+    let mut out = drift_lines(drift);
+    out.push(format!(
+        "plan drift: {} finding{} between the checkout and the plan (in the alerts; `anychat-top check` lists them)",
         drift.len(),
         if drift.len() == 1 { "" } else { "s" }
-    )];
-    out.extend(drift_lines(drift));
+    ));
     out
 }
