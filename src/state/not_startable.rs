@@ -90,4 +90,22 @@ mod tests {
         let text = &s.alerts.back().unwrap().text;
         assert_eq!(text, "auth: not built: run `mage build:all`; not started");
     }
+
+    #[test]
+    fn a_worker_without_ports_is_running_once_its_process_is() {
+        let mut s = state("[[service]]\nname = \"worker\"\ncommand = [\"sleep\", \"60\"]\n");
+        s.ui.selected = Some(crate::plan::EntryId(0));
+        let sent = press(&mut s, Action::Start);
+        assert!(matches!(sent[..], [Command::Start { .. }]), "{sent:?}");
+        let at = Instant::now();
+        s.apply(crate::message::Update::ProcessStarted {
+            entry: crate::plan::EntryId(0),
+            pid: 42,
+            at,
+        });
+        assert_eq!(
+            s.procs[0].lifecycle,
+            crate::state::procs::Lifecycle::Running { since: at }
+        );
+    }
 }
