@@ -152,7 +152,7 @@ pub fn drift_alerts(drift: &[Drift]) -> Vec<String> {
     }
     let mut out = drift_lines(drift);
     out.push(format!(
-        "plan drift: {} finding{} between the checkout and the plan (in the alerts; `anychat-top check` lists them)",
+        "plan drift: {} finding{} (`anychat-top check` lists them)",
         drift.len(),
         if drift.len() == 1 { "" } else { "s" }
     ));
