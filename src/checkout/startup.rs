@@ -158,3 +158,88 @@ pub fn drift_alerts(drift: &[Drift]) -> Vec<String> {
     ));
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkout::DriftKind;
+
+    fn drift(kind: DriftKind, subject: &str) -> Drift {
+        Drift {
+            kind,
+            subject: subject.into(),
+            plan_value: "8001".into(),
+            found_value: "8101".into(),
+            file: "cmd/auth-service/main.go".into(),
+            line: Some(12),
+        }
+    }
+
+    fn dir_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (rel, text) in files {
+            let p = d.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
+        d
+    }
+
+    #[test]
+    fn the_checkout_is_found_in_the_parents_and_other_go_projects_are_not() {
+        let anychat = dir_with(&[
+            ("go.mod", "module github.com/AnyChat/server\n"),
+            ("cmd/x/main.go", "package main\n"),
+            ("internal/auth/a.go", "package auth\n"),
+        ]);
+        let found = discover(None, &anychat.path().join("internal/auth"));
+        assert_eq!(found, Some(absolute(anychat.path())));
+        // A module that names no AnyChat, but with its services in cmd/.
+        let renamed = dir_with(&[
+            ("go.mod", "module example.com/fork\n"),
+            ("cmd/auth-service/main.go", "package main\n"),
+        ]);
+        assert!(discover(None, renamed.path()).is_some());
+        let shop = dir_with(&[
+            ("go.mod", "module example.com/shop\n"),
+            ("cmd/shopd/main.go", "package main\n"),
+        ]);
+        assert_eq!(discover(None, shop.path()), None);
+        // --root is taken at its word when it looks like a checkout, whatever the module.
+        assert_eq!(
+            discover(Some(shop.path()), Path::new("/")),
+            Some(absolute(shop.path()))
+        );
+        // A --root without cmd/ is no checkout (the built-in plan runs from it).
+        let plain = dir_with(&[("bin/auth-service", "#!/bin/sh\n")]);
+        assert_eq!(discover(Some(plain.path()), anychat.path()), None);
+    }
+
+    #[test]
+    fn drift_reads_as_lines_json_text_and_alerts_with_the_count_last() {
+        let d = vec![
+            drift(DriftKind::PortDiffers, "auth-service http port"),
+            drift(DriftKind::UnknownService, "version-service"),
+        ];
+        let lines = drift_lines(&d);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0].contains("8001") && lines[0].contains("8101"));
+        assert!(
+            lines[0].contains("cmd/auth-service/main.go:12"),
+            "{}",
+            lines[0]
+        );
+        let json = drift_json(&d);
+        assert_eq!(json[0]["kind"], "port_differs");
+        assert_eq!(json[0]["line"], 12);
+        assert_eq!(json[1]["text"], lines[1].as_str());
+        let text = drift_text(&d);
+        assert!(text.starts_with("\nplan drift: 2 findings"), "{text}");
+        assert!(text.contains(&format!("  - {}\n", lines[1])), "{text}");
+        let alerts = drift_alerts(&d);
+        assert_eq!(alerts[..2], lines[..]);
+        assert!(alerts[2].starts_with("plan drift: 2 findings"));
+        assert!(alerts[2].chars().count() < 72, "{}", alerts[2]);
+        assert!(drift_text(&[]).is_empty() && drift_alerts(&[]).is_empty());
+    }
+}
