@@ -11,7 +11,7 @@ use ratatui::Viewport;
 use anychat_top::action::Action;
 use anychat_top::app::{App, Exit, Screen};
 use anychat_top::check::Report;
-use anychat_top::checkout::{self, ReadOptions, startup};
+use anychat_top::checkout::{ReadOptions, startup};
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::trouble;
 use anychat_top::collect::{ProbeConfig, sweep_plan};
@@ -48,10 +48,11 @@ fn main() -> color_eyre::Result<ExitCode> {
             let results = runtime.block_on(sweep_plan(plan, &cfg));
             let report = Report::new(plan, &results);
             if json {
-                println!("{}", with_drift(report.to_json(), loaded.drift()));
+                println!("{}", with_drift(report.to_json(), &loaded));
             } else {
                 print!("{}", report.to_table());
                 print!("{}", startup::drift_text(loaded.drift()));
+                print!("{}", startup::notes_text(loaded.notes()));
             }
             Ok(ExitCode::from(report.exit_code() as u8))
         }
@@ -78,8 +79,8 @@ fn main() -> color_eyre::Result<ExitCode> {
                 Ok(loaded) => loaded,
                 Err(e) => return bad(e),
             };
-            let drift = startup::drift_alerts(loaded.drift());
-            dashboard(&cli, loaded.plan, false, drift)
+            let alerts = loaded.alerts();
+            dashboard(&cli, loaded.plan, false, alerts)
         }
     }
 }
@@ -91,11 +92,12 @@ fn load_plan(cli: &Cli) -> Result<startup::Loaded, ManifestError> {
     startup::load(&cli.plan, &cwd, &ReadOptions::from_process())
 }
 
-/// `check --json` with the checkout's drift added as `"drift": [...]`.
-fn with_drift(report: String, drift: &[checkout::Drift]) -> String {
+/// `check --json` with the checkout's drift and notes added as `"drift": [...]`, `"notes": [...]`.
+fn with_drift(report: String, loaded: &startup::Loaded) -> String {
     match serde_json::from_str::<serde_json::Value>(&report) {
         Ok(serde_json::Value::Object(mut obj)) => {
-            obj.insert("drift".into(), startup::drift_json(drift));
+            obj.insert("drift".into(), startup::drift_json(loaded.drift()));
+            obj.insert("notes".into(), loaded.notes().into());
             serde_json::to_string_pretty(&obj).unwrap_or(report)
         }
         _ => report,
@@ -126,6 +128,7 @@ fn init(cli: &Cli, output: Option<&std::path::Path>) -> color_eyre::Result<ExitC
             return Ok(ExitCode::from(2));
         }
     };
+    eprint!("{}", startup::notes_text(&checkout.notes));
     let Some(path) = output else {
         print!("{}", checkout.manifest);
         return Ok(ExitCode::SUCCESS);

@@ -297,3 +297,47 @@ fn a_command_on_a_remote_entry_is_an_error_at_its_line() {
     assert!(err.contains("remote.toml:4:"), "{err}");
     assert!(err.contains("10.1.2.3"), "{err}");
 }
+
+#[test]
+fn files_that_are_not_yaml_are_said_in_words_and_the_rest_still_runs() {
+    let c = SyntheticCheckout::upstream();
+    c.bin_all_stubs();
+    c.write(
+        "deployments/docker-compose.yml",
+        "services:\n  postgres: [unclosed\n",
+    );
+    c.write("configs/config.yaml", "zitadel: {url: x\n");
+    let report = check_json(c.root(), &[]);
+    let notes: Vec<&str> = report["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("deployments/docker-compose.yml: not YAML (line ")),
+        "{notes:?}"
+    );
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("configs/config.yaml: not YAML")),
+        "{notes:?}"
+    );
+    // The services and the plan's infra are still there.
+    let services = names(&report);
+    assert!(services.contains(&"version-service".to_string()));
+    assert!(services.contains(&"postgres".to_string()));
+    let out = top(c.root(), &["check"]);
+    let table = text(&out.stdout);
+    assert!(table.contains("reading the checkout:\n  - "), "{table}");
+    let out = top(c.root(), &["init"]);
+    assert!(out.status.success());
+    assert!(
+        text(&out.stderr).contains("not YAML"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -168,3 +168,26 @@ fn with_port_offset_a_started_service_gets_shifted_ports_and_peers() {
     });
     quit_and_check_gone(&tmux, c.root());
 }
+
+#[test]
+fn a_compose_file_that_is_not_yaml_is_said_in_the_alerts() {
+    let Some(tmux) = Tmux::start(120, 40) else {
+        return;
+    };
+    let c = SyntheticCheckout::upstream();
+    c.write(
+        "deployments/docker-compose.yml",
+        "services:\n  postgres: [unclosed\n",
+    );
+    tmux.type_line(&format!(
+        "cd {} && {TOP}; echo \"exit=$?\"",
+        c.root().display()
+    ));
+    let (screen, _) = tmux.wait_for("the note in the alerts", Duration::from_secs(15), |s| {
+        s.contains("checkout: deployments/docker-compose.yml: not YAML")
+    });
+    // The plan's infra stands in for the compose file's.
+    assert!(screen.contains("postgres"), "{screen}");
+    assert!(screen.contains("version-service"), "{screen}");
+    quit_and_check_gone(&tmux, c.root());
+}

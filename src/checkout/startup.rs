@@ -22,6 +22,34 @@ impl Loaded {
     pub fn drift(&self) -> &[Drift] {
         self.checkout.as_ref().map_or(&[], |c| c.drift.as_slice())
     }
+
+    /// What reading the checkout could not use (a file that is not YAML, a value not read),
+    /// in words; empty without a checkout.
+    pub fn notes(&self) -> &[String] {
+        self.checkout.as_ref().map_or(&[], |c| c.notes.as_slice())
+    }
+
+    /// What the dashboard says once at start-up: the drift ([`drift_alerts`]), then the notes
+    /// (newest, so shown first: a file that could not be read matters most).
+    pub fn alerts(&self) -> Vec<String> {
+        let mut out = drift_alerts(self.drift());
+        out.extend(self.notes().iter().map(|n| format!("checkout: {n}")));
+        out
+    }
+}
+
+/// The notes as text for a terminal (`check`, `init`): a heading and one a line.
+pub fn notes_text(notes: &[String]) -> String {
+    if notes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nreading the checkout:\n");
+    for n in notes {
+        out.push_str("  - ");
+        out.push_str(n);
+        out.push('\n');
+    }
+    out
 }
 
 /// The checkout to read: `--root` when it looks like one, else the nearest of `cwd` and its
