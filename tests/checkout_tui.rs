@@ -2,7 +2,9 @@
 //! started in the checkout with no flags it shows the checkout's 13 services and the drift,
 //! and starts a service from its `bin/<name>` (a link to the stub, which takes its ports from
 //! `SERVER.HTTP_PORT`/`SERVER.GRPC_PORT` as a real service does, and writes the environment
-//! it received); with `--port-offset` the started service gets the shifted ports and peers.
+//! it received); with `--port-offset` the started service gets the shifted ports and peers;
+//! a compose file that is not YAML is said in the alerts; a remote entry on 127.0.0.2 is
+//! probed there, shows its host, and `s` says why it is not started.
 
 mod support;
 
@@ -190,4 +192,45 @@ fn a_compose_file_that_is_not_yaml_is_said_in_the_alerts() {
     assert!(screen.contains("postgres"), "{screen}");
     assert!(screen.contains("version-service"), "{screen}");
     quit_and_check_gone(&tmux, c.root());
+}
+
+#[test]
+fn a_remote_entry_shows_its_host_is_probed_there_and_is_never_started() {
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    let port = free_low_port();
+    let _remote =
+        support::process::stub(&["--bind", "127.0.0.2", "--http-port", &port.to_string()]);
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("team.toml");
+    std::fs::write(
+        &manifest,
+        format!("[[service]]\nname = \"far-auth\"\nhost = \"127.0.0.2\"\nhttp_port = {port}\n"),
+    )
+    .unwrap();
+    tmux.type_line(&format!(
+        "cd {} && {TOP} -c {}; echo \"exit=$?\"",
+        dir.path().display(),
+        manifest.display()
+    ));
+    tmux.wait_for(
+        "the remote row up with its host",
+        Duration::from_secs(15),
+        |s| {
+            s.lines().any(|l| {
+                l.contains("✓ far-auth")
+                    && l.contains(&format!("✓ {port}"))
+                    && l.contains("@127.0.0.2")
+            })
+        },
+    );
+    tmux.send(&["s"]);
+    tmux.wait_for("why it is not started", Duration::from_secs(5), |s| {
+        s.contains("far-auth runs on 127.0.0.2: probed, never started here")
+    });
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains("exit=0")
+    });
 }
