@@ -341,3 +341,35 @@ fn files_that_are_not_yaml_are_said_in_words_and_the_rest_still_runs() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn a_manifest_written_from_the_readme_loads_and_a_missing_key_is_pointed_at() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = dir.path().join("mine.toml");
+    std::fs::write(
+        &ok,
+        "[[service]]\nname = \"my-service\"\ncommand = [\"bin/my-service\", \"--port\", \"{http_port}\"]\n\
+         http_port = 18001\n\n[[service]]\nname = \"rpc\"\ncommand = [\"bin/rpc\"]\ngrpc_port = 19001\n\n\
+         [[service]]\nname = \"worker\"\ncommand = [\"bin/worker\"]\n",
+    )
+    .unwrap();
+    let report = check_json(dir.path(), &["-c", &ok.to_string_lossy()]);
+    assert_eq!(
+        targets(&report),
+        [
+            ("my-service".to_string(), "http".to_string(), 18001),
+            ("rpc".to_string(), "grpc".to_string(), 19001),
+        ]
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[service]]\nname = \"a\"\nhttp_port = 18001\n\n[[service]]\ncommand = [\"x\"]\nhttp_port = 18002\n",
+    )
+    .unwrap();
+    let out = top(dir.path(), &["check", "-c", &bad.to_string_lossy()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.toml:5:1"), "{err}");
+    assert!(err.contains("lacks the required key `name`"), "{err}");
+}
