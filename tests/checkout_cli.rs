@@ -163,6 +163,18 @@ fn root_names_a_checkout_from_anywhere_and_port_offset_shifts_it() {
         "{t:?}"
     );
     assert!(!drift_kinds(&report).is_empty());
+    // A relative --root: commands are still found from any working directory.
+    let parent = c.root().parent().expect("a parent");
+    let name = c.root().file_name().expect("a name").to_string_lossy();
+    let report = check_json(parent, &["--root", &name]);
+    assert!(names(&report).contains(&"version-service".to_string()));
+    let init = top(parent, &["init", "--root", &name]);
+    let manifest = text(&init.stdout);
+    let canonical = c.root().canonicalize().unwrap();
+    assert!(
+        manifest.contains(&format!("--root {}", canonical.display())),
+        "{manifest}"
+    );
 }
 
 #[test]
