@@ -56,6 +56,12 @@ pub enum Command {
     },
     /// Start the bundled stub for every entry of the demo plan (shifted to free ports if needed) and open the dashboard on them.
     Demo,
+    /// Print the manifest anychat-top would use for the AnyChat checkout (`--root`, or found from the current directory), commented, for you to edit.
+    Init {
+        /// Write it to FILE instead of stdout (an existing file is left alone).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
 }
 
 /// Dashboard settings (ignored by `check`).

@@ -11,6 +11,7 @@ use ratatui::Viewport;
 use anychat_top::action::Action;
 use anychat_top::app::{App, Exit, Screen};
 use anychat_top::check::Report;
+use anychat_top::checkout::{ReadOptions, startup};
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::trouble;
 use anychat_top::collect::{ProbeConfig, sweep_plan};
@@ -35,20 +36,23 @@ fn main() -> color_eyre::Result<ExitCode> {
     };
     match cli.command {
         Some(Command::Check { json }) => {
-            let plan = match cli.plan.load(Source::anychat, 0) {
-                Ok(plan) => plan,
+            let loaded = match load_plan(&cli) {
+                Ok(loaded) => loaded,
                 Err(e) => return bad(e),
             };
+            let plan = &loaded.plan;
             let runtime = tokio::runtime::Runtime::new()?;
             let cfg = ProbeConfig {
                 timeout: cli.plan.timeout,
             };
-            let results = runtime.block_on(sweep_plan(&plan, &cfg));
-            let report = Report::new(&plan, &results);
+            let results = runtime.block_on(sweep_plan(plan, &cfg));
+            let report = Report::new(plan, &results);
             if json {
-                println!("{}", report.to_json());
+                println!("{}", with_drift(report.to_json(), &loaded));
             } else {
                 print!("{}", report.to_table());
+                print!("{}", startup::drift_text(loaded.drift()));
+                print!("{}", startup::notes_text(loaded.notes()));
             }
             Ok(ExitCode::from(report.exit_code() as u8))
         }
@@ -67,14 +71,95 @@ fn main() -> color_eyre::Result<ExitCode> {
             if let Some(text) = &moved {
                 eprintln!("anychat-top: {text}");
             }
-            dashboard(&cli, plan, true, moved)
+            dashboard(&cli, plan, true, moved.into_iter().collect())
         }
+        Some(Command::Init { ref output }) => init(&cli, output.as_deref()),
         None => {
-            let plan = match cli.plan.load(Source::anychat, 0) {
-                Ok(plan) => plan,
+            let loaded = match load_plan(&cli) {
+                Ok(loaded) => loaded,
                 Err(e) => return bad(e),
             };
-            dashboard(&cli, plan, false, None)
+            let alerts = loaded.alerts();
+            dashboard(&cli, loaded.plan, false, alerts)
+        }
+    }
+}
+
+/// The plan of `check` and the dashboard: `--config`, else the checkout (`--root` or found
+/// from the current directory), else the built-in plan.
+fn load_plan(cli: &Cli) -> Result<startup::Loaded, ManifestError> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    startup::load(&cli.plan, &cwd, &ReadOptions::from_process())
+}
+
+/// `check --json` with the checkout's drift and notes added as `"drift": [...]`, `"notes": [...]`.
+fn with_drift(report: String, loaded: &startup::Loaded) -> String {
+    match serde_json::from_str::<serde_json::Value>(&report) {
+        Ok(serde_json::Value::Object(mut obj)) => {
+            obj.insert("drift".into(), startup::drift_json(loaded.drift()));
+            obj.insert("notes".into(), loaded.notes().into());
+            serde_json::to_string_pretty(&obj).unwrap_or(report)
+        }
+        _ => report,
+    }
+}
+
+/// `anychat-top init [-o FILE]`: the manifest read from the checkout, to stdout or a new file.
+fn init(cli: &Cli, output: Option<&std::path::Path>) -> color_eyre::Result<ExitCode> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let Some(root) = startup::discover(cli.plan.root.as_deref(), &cwd) else {
+        let why = match &cli.plan.root {
+            Some(root) => format!(
+                "{} is not an AnyChat checkout (it needs cmd/ and go.mod or configs/)",
+                root.display()
+            ),
+            None => format!(
+                "no AnyChat checkout in {} or its parents; name one with --root DIR",
+                cwd.display()
+            ),
+        };
+        eprintln!("anychat-top: {why}");
+        return Ok(ExitCode::from(2));
+    };
+    let checkout = match startup::read(&root, &ReadOptions::from_process()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("anychat-top: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    eprint!("{}", startup::notes_text(&checkout.notes));
+    let Some(path) = output else {
+        print!("{}", checkout.manifest);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, checkout.manifest.as_bytes()));
+    match written {
+        Ok(()) => {
+            eprintln!(
+                "anychat-top: wrote {} ({} drift finding{}); use it with: anychat-top --root {} --config {}",
+                path.display(),
+                checkout.drift.len(),
+                if checkout.drift.len() == 1 { "" } else { "s" },
+                root.display(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "anychat-top: {} exists; not overwriting it (remove it or choose another -o)",
+                path.display()
+            );
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("anychat-top: cannot write {}: {e}", path.display());
+            Ok(ExitCode::from(2))
         }
     }
 }
@@ -133,7 +218,7 @@ fn dashboard(
     cli: &Cli,
     plan: Plan,
     demo: bool,
-    notice: Option<String>,
+    notices: Vec<String>,
 ) -> color_eyre::Result<ExitCode> {
     let layout = match resolve_layout(cli.ui.layout.as_deref().unwrap_or("default")) {
         Ok(l) => l,
@@ -175,7 +260,7 @@ fn dashboard(
         Instant::now(),
         cli.ui.log_lines,
     );
-    if let Some(text) = notice {
+    for text in notices {
         state.notice(text);
     }
     state.ui.utc = cli.ui.utc;

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod render;
 pub mod scan;
 pub mod service_ports;
+pub mod startup;
 pub mod yaml;
 
 use std::collections::BTreeMap;

@@ -5,6 +5,7 @@ pub mod layout_choice;
 pub mod logs_ui;
 pub mod metrics;
 pub mod nats;
+mod not_startable;
 pub mod ports;
 pub mod procs;
 pub mod rows;
@@ -477,6 +478,9 @@ impl State {
                     return;
                 };
                 let now = self.now;
+                if self.refuse_not_startable(entry, now) {
+                    return;
+                }
                 let live = self.procs[entry.0].lifecycle.is_live();
                 match action {
                     Action::Stop => self.stop(entry, now),

@@ -6,6 +6,8 @@ pub mod panels;
 pub mod theme;
 
 #[cfg(test)]
+mod not_startable_tests;
+#[cfg(test)]
 mod tests;
 
 use jiff::tz::TimeZone;

@@ -38,6 +38,12 @@ impl State {
         if !matches!(p.lifecycle, Lifecycle::Stopping { .. }) {
             p.lifecycle = Lifecycle::Starting { since: at };
         }
+        // A worker (no port to probe) is running as soon as its process is.
+        if self.plan.entries[entry.0].targets.is_empty()
+            && matches!(self.procs[entry.0].lifecycle, Lifecycle::Starting { .. })
+        {
+            self.procs[entry.0].lifecycle = Lifecycle::Running { since: at };
+        }
     }
 
     pub(in crate::state) fn process_exited(

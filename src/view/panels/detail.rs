@@ -43,6 +43,17 @@ impl Widget for &DetailPanel<'_> {
                 Span::raw(c.clone()),
             ]));
         }
+        if let Some(why) = &e.not_startable {
+            let (label, text) = if e.is_remote() {
+                ("host ", format!("{}: probed, never started here", e.host))
+            } else {
+                ("command ", why.clone())
+            };
+            lines.push(Line::from(vec![
+                Span::styled(label, t.dim()),
+                Span::raw(text),
+            ]));
+        }
         if !e.command.is_empty() {
             process_lines(s, id, t, &mut lines);
         }

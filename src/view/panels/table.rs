@@ -223,6 +223,8 @@ impl TablePanel<'_> {
             Col::Grpc => self.port_cell(entry, "grpc", w),
             Col::Metrics => self.port_cell(entry, "metrics", w),
             Col::Ports => self.ports_cell(entry, w),
+            Col::Proc if e.is_remote() => whole(format!("@{}", e.host), self.theme.dim(), w),
+            Col::Proc if e.not_startable.is_some() => words("not built", self.theme.dim(), w),
             Col::Proc if e.command.is_empty() => whole("-", self.theme.dim(), w),
             Col::Proc => {
                 let p = &s.procs[entry.0];
