@@ -59,6 +59,8 @@ impl Widget for &StatusBar<'_> {
             Mode::Filter => {
                 let (what, text) = if s.ui.focus == PanelKind::Logs {
                     ("search logs ", &s.ui.log_needle)
+                } else if s.ui.focus == PanelKind::Explorer {
+                    ("filter families ", &s.metrics_ui.explorer_filter)
                 } else {
                     ("filter ", &s.ui.filter)
                 };
@@ -74,6 +76,13 @@ impl Widget for &StatusBar<'_> {
                 Span::styled("Stop every service? y/n ", t.severity(Severity::Warning)),
             ]),
             _ => {}
+        }
+        if s.live_panels_shown() || s.metrics.prometheus.is_some() {
+            let (sev, words) = s.metrics.source_words(s.now);
+            segments.push(vec![
+                sep(),
+                Span::styled(format!("{words} "), t.severity(sev)),
+            ]);
         }
         segments.push(vec![
             sep(),
