@@ -183,6 +183,13 @@ fn check_json_includes_the_nats_servers_stats() {
     assert!(v.to_string().contains("auth-service"));
 }
 
+/// Held by the tests that run the demo: two of them must not pick the same offset.
+static DEMO_PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn demo_ports() -> std::sync::MutexGuard<'static, ()> {
+    DEMO_PORTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// An offset (1000..16000, below the ephemeral range) at which every port of the demo plan is
 /// free, and stays below 32768.
 fn free_demo_offset() -> i32 {
@@ -211,6 +218,7 @@ fn demo_shows_live_metrics_and_nats_at_80x24() {
     let Some(tmux) = Tmux::start(80, 24) else {
         return;
     };
+    let _ports = demo_ports();
     let offset = free_demo_offset();
     let monitor = 8222 + offset;
     let marker = format!("exited-{}", std::process::id());
@@ -289,4 +297,82 @@ fn demo_shows_live_metrics_and_nats_at_80x24() {
         pids_with(&["anychat-stub", &auth_port]).is_empty(),
         "stubs left running"
     );
+}
+
+#[test]
+fn dashboard_takes_metrics_from_prometheus_and_falls_back_when_it_stops() {
+    let Some(prometheus) = require_binary("prometheus") else {
+        return;
+    };
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    let _ports = demo_ports();
+    let offset = free_demo_offset();
+    let auth_metrics = 2113 + offset;
+    let p_prom = free_low_port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n\
+             \x20 - job_name: auth-service\n    static_configs:\n      - targets: ['127.0.0.1:{auth_metrics}']\n"
+        ),
+    )
+    .unwrap();
+    let listen = format!("127.0.0.1:{p_prom}");
+    let server = ChildGuard::spawn(Command::new(&prometheus).args([
+        &format!("--config.file={}", config.display()),
+        &format!("--storage.tsdb.path={}", dir.path().join("data").display()),
+        &format!("--web.listen-address={listen}"),
+        "--log.level=warn",
+    ]));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert!(rt.block_on(wait_for_port(p_prom, Duration::from_secs(30))));
+    let marker = format!("exited-{}", std::process::id());
+    tmux.type_line(&format!(
+        "{TOP} demo --layout metrics --port-offset {offset} --prometheus http://{listen}; echo {marker}"
+    ));
+    // auth-service from Prometheus (matched by its job), the others from their endpoints; the
+    // panel's border and the status bar say where the metrics come from.
+    let (screen, _) = tmux.wait_for(
+        "auth-service from Prometheus",
+        Duration::from_secs(40),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("auth-service") && l.contains(" prom "))
+                && s.contains(&format!("metrics: Prometheus {listen}, 1 services"))
+        },
+    );
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains("user-service") && l.contains(" ep ")),
+        "{screen}"
+    );
+    assert!(
+        screen
+            .lines()
+            .last()
+            .unwrap_or("")
+            .contains("metrics: Prometheus"),
+        "{screen}"
+    );
+    // Prometheus stops: said, and the direct scrape takes over.
+    drop(server);
+    tmux.wait_for(
+        "Prometheus down, auth-service direct",
+        Duration::from_secs(20),
+        |s| {
+            s.contains("metrics: Prometheus down")
+                && s.contains("unreachable")
+                && s.lines()
+                    .any(|l| l.contains("auth-service") && l.contains(" ep "))
+        },
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains(&marker)
+    });
 }

@@ -55,6 +55,16 @@ pub fn render_live(kind: PanelKind, state: &State, theme: Theme, area: Rect, buf
                 theme,
             })
                 .render(area, buf);
+            // The source in full on the bottom border (the status bar may have to cut it).
+            let (sev, words) = state.metrics.source_words(now);
+            if area.height > 2 && area.width > 6 {
+                let line = crate::view::fit::words(
+                    &format!(" {words} "),
+                    theme.severity(sev),
+                    usize::from(area.width - 4),
+                );
+                buf.set_line(area.x + 2, area.bottom() - 1, &line, area.width - 4);
+            }
         }
         PanelKind::Explorer => {
             let entry = state.explored();

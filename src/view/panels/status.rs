@@ -79,10 +79,25 @@ impl Widget for &StatusBar<'_> {
         }
         if s.live_panels_shown() || s.metrics.prometheus.is_some() {
             let (sev, words) = s.metrics.source_words(s.now);
-            segments.push(vec![
-                sep(),
-                Span::styled(format!("{words} "), t.severity(sev)),
-            ]);
+            // Cut at whole words to what the counts and the key hints leave (a long Prometheus
+            // error would otherwise drop the whole segment).
+            let room = usize::from(area.width)
+                .saturating_sub(44 + s.layout().name.len())
+                .max(24);
+            let words = if words.chars().count() <= room || s.metrics.prometheus.is_none() {
+                words
+            } else {
+                // The short form; the metrics panel's border has the rest.
+                match sev {
+                    Severity::Error => "metrics: Prometheus down".into(),
+                    Severity::Warning => "metrics: Prometheus (!)".into(),
+                    Severity::Info => "metrics: Prometheus".into(),
+                }
+            };
+            let mut seg = vec![sep()];
+            seg.extend(crate::view::fit::words(&words, t.severity(sev), room).spans);
+            seg.push(Span::raw(" "));
+            segments.push(seg);
         }
         segments.push(vec![
             sep(),
