@@ -30,6 +30,8 @@ pub enum Action {
     ToggleUtc,
     /// Leave a mode: close help, clear the filter, cancel a confirmation.
     Back,
+    /// The NATS panel's connections: next sort order (like nats-top's `o`).
+    NatsSort,
     // Actions produced by the program itself, never bound by name.
     /// Start every entry with a command at once, ignoring dependencies (the demo's stubs).
     #[serde(skip)]
@@ -90,6 +92,7 @@ impl Action {
             Action::MergedLogs => "logs: selected service / all services merged",
             Action::ToggleUtc => "log times: local zone / UTC",
             Action::Back => "close help, clear the filter, cancel",
+            Action::NatsSort => "NATS connections: next sort order",
             Action::StartEverything
             | Action::FilterChar(_)
             | Action::FilterBackspace

@@ -56,6 +56,10 @@ pub struct App {
     commands: Option<mpsc::Sender<Command>>,
     /// Asks the probe collector for early probes (set by `run`).
     wakeups: Option<ProbeWakeups>,
+    /// A Prometheus server as the metrics source (`--prometheus`, `[prometheus]`).
+    pub prometheus: Option<crate::collect::prometheus_api::PromConfig>,
+    /// Tells the Prometheus poller which service is explored (set by `run`).
+    explore: Option<tokio::sync::watch::Sender<Option<crate::plan::EntryId>>>,
 }
 
 /// Where the loop draws: a terminal, and the thread that writes its frames (none in tests,
@@ -148,6 +152,8 @@ impl App {
             debug_fail_after: None,
             commands: None,
             wakeups: None,
+            prometheus: None,
+            explore: None,
         }
     }
 
@@ -181,6 +187,12 @@ impl App {
             spawn_watchers_with_wakeups(&plan, &self.probe, self.state.probe_interval, tx.clone());
         self.wakeups = Some(wakeups);
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
+        self.explore = Some(crate::collect::live_metrics::spawn_for_state(
+            &mut tasks,
+            &self.state,
+            self.prometheus.clone(),
+            tx.clone(),
+        ));
         if let Some(after) = self.debug_fail_after {
             tasks.spawn(async move {
                 tokio::time::sleep(after).await;
@@ -301,6 +313,7 @@ impl App {
             }
             let commands = self.state.take_commands();
             self.send(commands);
+            crate::collect::live_metrics::note_explored(self.explore.as_ref(), &self.state);
             if dirty && Instant::now() >= last_draw + FRAME_INTERVAL && screen.ready() {
                 if let Err(e) = self.draw(screen) {
                     return e;

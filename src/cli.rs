@@ -44,12 +44,25 @@ pub struct PlanArgs {
     /// Time after which a probe gives up and reports the target down.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = positive_duration, global = true)]
     pub timeout: Duration,
+    /// Take up/down and the metrics from this Prometheus server's HTTP API (without a URL: the
+    /// plan's own Prometheus); overrides a manifest's [prometheus] table.
+    #[arg(long, value_name = "URL", num_args = 0..=1, global = true)]
+    pub prometheus: Option<Option<String>>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Probe every target of the plan once and print the result; exit 0 when every required target is up, 1 otherwise, 2 on a bad manifest.
     Check {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a service's current metrics (request rate, errors, p95, goroutines, memory, CPU)
+    /// from its endpoint (two scrapes 2 s apart) or from Prometheus (--prometheus).
+    Metrics {
+        /// The service's name in the plan (auth-service).
+        service: String,
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,

@@ -37,6 +37,7 @@ S = "start_all"
 X = "stop_all"
 m = "merged_logs"
 z = "toggle_utc"
+o = "nats_sort"
 esc = "back"
 "#;
 

@@ -20,6 +20,7 @@ use anychat_top::keymap::Keymap;
 use anychat_top::layout::{builtin_layouts, resolve_layout};
 use anychat_top::manifest::{ManifestError, Source};
 use anychat_top::message;
+use anychat_top::metrics;
 use anychat_top::plan::Plan;
 use anychat_top::ports::{candidate_offsets, first_free_offset, taken_ports};
 use anychat_top::state::State;
@@ -48,13 +49,49 @@ fn main() -> color_eyre::Result<ExitCode> {
             let results = runtime.block_on(sweep_plan(plan, &cfg));
             let report = Report::new(plan, &results);
             if json {
-                println!("{}", with_drift(report.to_json(), &loaded));
+                let text = runtime.block_on(metrics::commands::with_nats_stats(
+                    with_drift(report.to_json(), &loaded),
+                    plan,
+                    cli.plan.timeout,
+                ));
+                println!("{text}");
             } else {
                 print!("{}", report.to_table());
                 print!("{}", startup::drift_text(loaded.drift()));
                 print!("{}", startup::notes_text(loaded.notes()));
             }
             Ok(ExitCode::from(report.exit_code() as u8))
+        }
+        Some(Command::Metrics { ref service, json }) => {
+            let plan = match cli.plan.load(Source::anychat, 0) {
+                Ok(plan) => plan,
+                Err(e) => return bad(e),
+            };
+            let prometheus = match prometheus_for(&cli, &plan, Source::anychat) {
+                Ok(p) => p,
+                Err(code) => return Ok(code),
+            };
+            let runtime = tokio::runtime::Runtime::new()?;
+            let timeout = cli.plan.timeout.max(std::time::Duration::from_millis(1500));
+            match runtime.block_on(metrics::commands::metrics_command(
+                &plan,
+                service,
+                json,
+                prometheus.as_ref(),
+                timeout,
+            )) {
+                Ok(text) => {
+                    print!("{text}");
+                    if !text.ends_with('\n') {
+                        println!();
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(why) => {
+                    eprintln!("anychat-top: {why}");
+                    Ok(ExitCode::from(2))
+                }
+            }
         }
         Some(Command::Demo) => {
             if !stub_available() {
@@ -64,14 +101,19 @@ fn main() -> color_eyre::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             }
-            let (plan, moved) = match demo_plan(&cli) {
+            let (mut plan, moved) = match demo_plan(&cli) {
                 Ok(found) => found,
                 Err(e) => return bad(e),
             };
+            let nats_store = demo_nats(&mut plan);
             if let Some(text) = &moved {
                 eprintln!("anychat-top: {text}");
             }
-            dashboard(&cli, plan, true, moved.into_iter().collect())
+            let code = dashboard(&cli, plan, true, moved.into_iter().collect());
+            if let Some(dir) = nats_store {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            code
         }
         Some(Command::Init { ref output }) => init(&cli, output.as_deref()),
         None => {
@@ -164,6 +206,35 @@ fn init(cli: &Cli, output: Option<&std::path::Path>) -> color_eyre::Result<ExitC
     }
 }
 
+/// The demo's NATS: a real nats-server when installed; returns its JetStream directory (of
+/// this run, removed at exit).
+fn demo_nats(plan: &mut Plan) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH");
+    let server = metrics::demo_nats::find_nats_server(path.as_deref())?;
+    let store = std::env::temp_dir().join(format!("anychat-top-demo-nats-{}", std::process::id()));
+    metrics::demo_nats::use_nats_server(plan, &server, &store).then_some(store)
+}
+
+/// The Prometheus source from `--prometheus` or the manifests; a bad one is said (exit 2).
+fn prometheus_for(
+    cli: &Cli,
+    plan: &Plan,
+    default: fn() -> Source,
+) -> Result<Option<anychat_top::collect::prometheus_api::PromConfig>, ExitCode> {
+    let sources = match cli.plan.sources(default) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("anychat-top: {e}");
+            return Err(ExitCode::from(2));
+        }
+    };
+    let flag = cli.plan.prometheus.as_ref().map(|o| o.as_deref());
+    metrics::commands::prometheus_config(flag, plan, &sources).map_err(|e| {
+        eprintln!("anychat-top: {e}");
+        ExitCode::from(2)
+    })
+}
+
 /// Whether the bundled stub can be found the way the supervisor will look for it.
 fn stub_available() -> bool {
     let exe = std::env::current_exe().ok();
@@ -220,6 +291,14 @@ fn dashboard(
     demo: bool,
     notices: Vec<String>,
 ) -> color_eyre::Result<ExitCode> {
+    let prometheus = match prometheus_for(
+        cli,
+        &plan,
+        if demo { Source::demo } else { Source::anychat },
+    ) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
     let layout = match resolve_layout(cli.ui.layout.as_deref().unwrap_or("default")) {
         Ok(l) => l,
         Err(e) => {
@@ -264,6 +343,12 @@ fn dashboard(
         state.notice(text);
     }
     state.ui.utc = cli.ui.utc;
+    if demo && !metrics::demo_nats::runs_nats_server(&plan) {
+        state.metrics_ui.nats_hint = Some(metrics::demo_nats::MISSING_HINT.into());
+    }
+    if let Some(p) = &prometheus {
+        state.metrics.use_prometheus(&p.url, p.interval);
+    }
     // A layout named on the command line is the user's choice: shown whatever the size.
     state.ui.layout_pinned = cli.ui.layout.is_some();
     let local_zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
@@ -302,6 +387,7 @@ fn dashboard(
     let mut app = App::new(state, keymap, view, probe, supervisor);
     app.exit_after_first_frame = cli.ui.exit_after_first_frame;
     app.debug_fail_after = cli.ui.debug_fail_after;
+    app.prometheus = prometheus;
     if demo {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);

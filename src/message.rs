@@ -57,6 +57,22 @@ pub enum Update {
     SelfUsageMeasured { cpu_percent: f64, rss_bytes: u64 },
     /// The slow clock: ages, spinners, timeouts and backoff deadlines.
     Tick { at: Instant },
+    /// One scrape of a metrics endpoint (a page or why there is none).
+    MetricsScraped(Box<crate::collect::scrape::ScrapeFact>),
+    /// Who holds a metrics port that several entries are configured with.
+    MetricsPortHeld {
+        endpoint: crate::collect::scrape::Endpoint,
+        owner: Option<PortOwner>,
+    },
+    /// One poll of the NATS monitoring port.
+    NatsPolled(Box<crate::collect::nats::NatsFact>),
+    /// Which process owns each client connection to the NATS client port (address as the
+    /// server sees it → pid).
+    NatsClientsFound {
+        owners: std::collections::BTreeMap<std::net::SocketAddr, u32>,
+    },
+    /// One round against the Prometheus server used as the metrics source.
+    PrometheusPolled(Box<crate::collect::prometheus_api::PromFact>),
 }
 
 /// How bad an alert is.

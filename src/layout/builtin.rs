@@ -6,10 +6,12 @@ use super::{Layout, parse_layout};
 use crate::manifest::{ManifestError, Source};
 
 /// The built-in layouts as (name, text), in the order `builtin_layouts` returns them.
-const BUILTIN: [(&str, &str); 3] = [
+const BUILTIN: [(&str, &str); 5] = [
     ("default", include_str!("../../layouts/default.toml")),
     ("compact", include_str!("../../layouts/compact.toml")),
     ("focus", include_str!("../../layouts/focus.toml")),
+    ("metrics", include_str!("../../layouts/metrics.toml")),
+    ("explorer", include_str!("../../layouts/explorer.toml")),
 ];
 
 /// The source of a built-in layout, named like its file.

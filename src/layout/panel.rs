@@ -20,6 +20,12 @@ pub enum PanelKind {
     Status,
     /// Output of the selected process.
     Logs,
+    /// Each service's request rate, errors, p95, goroutines, memory and CPU, with sparklines.
+    Metrics,
+    /// Every metric family of the selected service, filterable, with a chart.
+    Explorer,
+    /// The NATS server's monitoring figures and its busiest connections.
+    Nats,
 }
 
 impl PanelKind {
@@ -32,6 +38,9 @@ impl PanelKind {
             PanelKind::Alerts => "alerts",
             PanelKind::Status => "status",
             PanelKind::Logs => "logs",
+            PanelKind::Metrics => "metrics",
+            PanelKind::Explorer => "explorer",
+            PanelKind::Nats => "nats",
         }
     }
 
@@ -44,6 +53,9 @@ impl PanelKind {
             PanelKind::Alerts => "Alerts",
             PanelKind::Status => "Status",
             PanelKind::Logs => "Logs",
+            PanelKind::Metrics => "Metrics",
+            PanelKind::Explorer => "Explorer",
+            PanelKind::Nats => "NATS",
         }
     }
 }

@@ -29,7 +29,10 @@ fn error(text: &str) -> String {
 fn every_shipped_layout_parses_under_its_file_name() {
     let layouts = builtin_layouts();
     let names: Vec<&str> = layouts.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["default", "compact", "focus"]);
+    assert_eq!(
+        names,
+        ["default", "compact", "focus", "metrics", "explorer"]
+    );
     assert_eq!(builtin_names().collect::<Vec<_>>(), names);
     for layout in &layouts {
         assert!(
@@ -37,8 +40,10 @@ fn every_shipped_layout_parses_under_its_file_name() {
             "{} has no description",
             layout.name
         );
+        // A way to pick a service: its table, or the metrics panel (which lists them).
         assert!(
-            layout.panels().contains(&PanelKind::Services),
+            layout.panels().contains(&PanelKind::Services)
+                || layout.panels().contains(&PanelKind::Metrics),
             "{}",
             layout.name
         );

@@ -42,20 +42,10 @@ pub async fn sample_service(
             .ok()
             .flatten();
         let mut entry_of_pid = BTreeMap::new();
-        let by_name = |o: &crate::message::PortOwner| {
-            claimants
-                .iter()
-                .find(|e| names_entry(plan, **e, &o.command))
-        };
-        let by_program = |o: &crate::message::PortOwner| {
-            claimants
-                .iter()
-                .find(|e| runs_program(plan, **e, &o.command))
-        };
         if let Some(owner) = &owner
-            && let Some(e) = by_name(owner).or_else(|| by_program(owner))
+            && let Some(e) = owner_entry(plan, &claimants, owner)
         {
-            entry_of_pid.insert(owner.pid, *e);
+            entry_of_pid.insert(owner.pid, e);
         }
         state.port_held(&endpoint, owner.map(|o| o.pid), &entry_of_pid);
     }
@@ -111,6 +101,24 @@ pub async fn sample_service_from_prometheus(
         }
     }
     state
+}
+
+/// Which of `claimants` the process `owner` is, by its command line: one naming the service
+/// (`anychat-stub --name auth-service`), else one running its program (`bin/auth-service`).
+pub fn owner_entry(
+    plan: &Plan,
+    claimants: &[EntryId],
+    owner: &crate::message::PortOwner,
+) -> Option<EntryId> {
+    claimants
+        .iter()
+        .find(|e| names_entry(plan, **e, &owner.command))
+        .or_else(|| {
+            claimants
+                .iter()
+                .find(|e| runs_program(plan, **e, &owner.command))
+        })
+        .copied()
 }
 
 /// Whether `command` has `entry`'s name as one of its words (`anychat-stub --name auth-service`).

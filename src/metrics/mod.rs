@@ -2,6 +2,8 @@
 //! histogram quantiles, the shared-port attribution rule and the headless renderings.
 
 pub mod attribution;
+pub mod commands;
+pub mod demo_nats;
 pub mod exposition;
 pub mod go_duration;
 pub mod headless;

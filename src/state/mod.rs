@@ -2,6 +2,7 @@
 
 pub mod docker;
 pub mod layout_choice;
+pub mod live_metrics;
 pub mod logs_ui;
 pub mod metrics;
 pub mod nats;
@@ -83,6 +84,12 @@ pub struct State {
     cosmetic: bool,
     /// When the last frame was drawn (see [`State::mark_drawn`]).
     last_drawn: Instant,
+    /// Each service's metrics (endpoint, logs, Prometheus).
+    pub metrics: metrics::MetricsState,
+    /// The NATS server's monitoring figures.
+    pub nats: nats::NatsState,
+    /// Explorer filter and choice, NATS scrolling, hints.
+    pub metrics_ui: live_metrics::MetricsUi,
 }
 
 impl State {
@@ -107,6 +114,8 @@ impl State {
         let targets = vec![TargetStatus::default(); plan.targets.len()];
         let shared_targets = procs::shared_targets(&plan);
         let plan_len = plan.entries.len();
+        let metrics = metrics::MetricsState::new(&plan, metrics::MetricsConfig::default());
+        let metrics_ui = live_metrics::MetricsUi::for_plan(&plan);
         let mut state = State {
             plan,
             targets,
@@ -125,6 +134,9 @@ impl State {
             pending: Vec::new(),
             cosmetic: false,
             last_drawn: now,
+            metrics,
+            nats: nats::NatsState::default(),
+            metrics_ui,
         };
         state.ui.selected = state
             .rows(PanelKind::Services)
@@ -256,6 +268,9 @@ impl State {
     fn apply_fact(&mut self, update: Update) -> bool {
         match update {
             Update::HealthChecked { target, result, at } => {
+                if self.prometheus_owns(target) {
+                    return false;
+                }
                 self.now = self.now.max(at);
                 let Some(status) = self.targets.get_mut(target.0) else {
                     return false;
@@ -316,7 +331,8 @@ impl State {
                 // no frame showed them for a while.
                 let stale = self.cosmetic
                     && self.now.saturating_duration_since(self.last_drawn) >= COSMETIC_DELAY;
-                (rolled && self.seconds_ages_shown()) || stale
+                let derived = self.derive_tick(at);
+                (rolled && self.seconds_ages_shown()) || stale || derived
             }
             Update::ProcessStarted { entry, pid, at } => {
                 self.now = self.now.max(at);
@@ -340,6 +356,7 @@ impl State {
                 lines,
                 dropped,
             } => {
+                self.observe_lines(entry, &lines);
                 self.logs.push(entry, lines, dropped);
                 // Only lines the logs panel shows now are worth a frame of their own.
                 let shown = match self.log_view() {
@@ -358,11 +375,19 @@ impl State {
                 self.port_owner_found(entry, port, owner, now);
                 true
             }
+            update @ (Update::MetricsScraped(_)
+            | Update::MetricsPortHeld { .. }
+            | Update::NatsPolled(_)
+            | Update::NatsClientsFound { .. }
+            | Update::PrometheusPolled(_)) => self.apply_live(update),
         }
     }
 
     /// Act on what the user wants; returns the side effects to carry out.
     pub fn handle(&mut self, action: Action) -> Vec<Command> {
+        if self.handle_live(&action) {
+            return self.take_commands();
+        }
         match (self.ui.mode, action) {
             (_, Action::Resize { width, height }) => self.resized(width, height),
             (Mode::Filter | Mode::ConfirmStopAll | Mode::Normal, Action::Quit) => {

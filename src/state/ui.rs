@@ -140,7 +140,11 @@ impl State {
     pub(super) fn focusable_panels(&self) -> Vec<(PanelKind, Rect)> {
         self.areas()
             .into_iter()
-            .filter(|(k, _)| table_kind(*k).is_some() || *k == PanelKind::Logs)
+            .filter(|(k, _)| {
+                table_kind(*k).is_some()
+                    || *k == PanelKind::Logs
+                    || super::live_metrics::is_metrics_panel(*k)
+            })
             .collect()
     }
 

@@ -2,6 +2,7 @@
 
 pub mod fit;
 pub mod format;
+pub mod live_panels;
 pub mod panels;
 pub mod theme;
 
@@ -123,6 +124,9 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
                 },
             })
                 .render_to(area, buf),
+            PanelKind::Metrics | PanelKind::Explorer | PanelKind::Nats => {
+                live_panels::render_live(kind, state, theme, area, buf)
+            }
         }
     }
     if state.ui.mode == Mode::Help {

@@ -59,6 +59,8 @@ impl Widget for &StatusBar<'_> {
             Mode::Filter => {
                 let (what, text) = if s.ui.focus == PanelKind::Logs {
                     ("search logs ", &s.ui.log_needle)
+                } else if s.ui.focus == PanelKind::Explorer {
+                    ("filter families ", &s.metrics_ui.explorer_filter)
                 } else {
                     ("filter ", &s.ui.filter)
                 };
@@ -74,6 +76,28 @@ impl Widget for &StatusBar<'_> {
                 Span::styled("Stop every service? y/n ", t.severity(Severity::Warning)),
             ]),
             _ => {}
+        }
+        if s.live_panels_shown() || s.metrics.prometheus.is_some() {
+            let (sev, words) = s.metrics.source_words(s.now);
+            // Cut at whole words to what the counts and the key hints leave (a long Prometheus
+            // error would otherwise drop the whole segment).
+            let room = usize::from(area.width)
+                .saturating_sub(44 + s.layout().name.len())
+                .max(24);
+            let words = if words.chars().count() <= room || s.metrics.prometheus.is_none() {
+                words
+            } else {
+                // The short form; the metrics panel's border has the rest.
+                match sev {
+                    Severity::Error => "metrics: Prometheus down".into(),
+                    Severity::Warning => "metrics: Prometheus (!)".into(),
+                    Severity::Info => "metrics: Prometheus".into(),
+                }
+            };
+            let mut seg = vec![sep()];
+            seg.extend(crate::view::fit::words(&words, t.severity(sev), room).spans);
+            seg.push(Span::raw(" "));
+            segments.push(seg);
         }
         segments.push(vec![
             sep(),
