@@ -8,7 +8,7 @@ use super::connect::{EngineAddress, connect, within};
 use super::decode::{container_info, running_for};
 use super::facts::{DockerFact, EngineProblem, WantedContainer};
 use super::matching::{Candidate, match_all};
-use crate::plan::{EntryKind, Plan};
+use crate::plan::Plan;
 
 /// `Connected` then one `ContainerSeen` or `ContainerMissing` per wanted entry, each request
 /// within `timeout`; Err when the engine cannot be used.
@@ -86,6 +86,7 @@ pub fn wanted_from_plan(plan: &Plan) -> Vec<WantedContainer> {
 mod tests {
     use super::*;
     use crate::manifest::{PlanOptions, Source, build_plan};
+    use crate::plan::EntryKind;
 
     #[test]
     fn the_built_in_plan_wants_its_infra_containers() {
