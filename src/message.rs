@@ -57,6 +57,10 @@ pub enum Update {
     SelfUsageMeasured { cpu_percent: f64, rss_bytes: u64 },
     /// The slow clock: ages, spinners, timeouts and backoff deadlines.
     Tick { at: Instant },
+    /// A fact from the Docker worker (engine connection, a container's state, stats, logs).
+    Docker(Box<crate::collect::docker::DockerFact>),
+    /// CPU and memory of the supervised process groups, from /proc.
+    ProcUsage(crate::collect::proc_usage::ProcUsageSampled),
 }
 
 /// How bad an alert is.
@@ -114,4 +118,6 @@ pub enum Command {
     FindPortOwner { entry: EntryId, port: u16 },
     /// Probe `target` shortly instead of at its next tick (a service is starting).
     ProbeSoon { target: TargetId },
+    /// Work for the Docker worker (start, stop, restart a container; compose up).
+    Docker(crate::collect::docker::DockerCommand),
 }

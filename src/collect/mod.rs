@@ -12,6 +12,7 @@ mod tcp;
 mod watch;
 
 pub mod docker;
+pub mod docker_task;
 pub mod nats;
 pub mod port_scan;
 pub mod proc_usage;

@@ -10,6 +10,7 @@ pub mod procs;
 pub mod rows;
 pub mod target;
 pub mod ui;
+mod wire_docker;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -76,6 +77,12 @@ pub struct State {
     pub bulk: Bulk,
     /// Captured output of the supervised entries.
     pub logs: LogStore,
+    /// What the Docker engine says of the container entries.
+    pub docker: docker::DockerState,
+    /// A compose `up` waiting for the user's y/n.
+    pub compose_offer: Option<(EntryId, crate::collect::docker::ComposeUp)>,
+    /// CPU (percent of one core) and RSS of each supervised process group, by entry.
+    pub proc_usage: std::collections::BTreeMap<EntryId, (Option<f64>, u64)>,
     /// Commands decided while applying facts, taken by the loop with [`State::take_commands`].
     pending: Vec<Command>,
     /// Something changed that can wait for the next clock tick to be drawn (latencies, figures).
@@ -106,6 +113,7 @@ impl State {
         let targets = vec![TargetStatus::default(); plan.targets.len()];
         let shared_targets = procs::shared_targets(&plan);
         let plan_len = plan.entries.len();
+        let wanted_containers = crate::collect::docker::wanted_from_plan(&plan);
         let mut state = State {
             plan,
             targets,
@@ -121,6 +129,9 @@ impl State {
             shutdown: None,
             bulk: Bulk::None,
             logs: LogStore::new(plan_len, log_capacity),
+            docker: docker::DockerState::new(&wanted_containers),
+            compose_offer: None,
+            proc_usage: std::collections::BTreeMap::new(),
             pending: Vec::new(),
             cosmetic: false,
             last_drawn: now,
@@ -357,6 +368,8 @@ impl State {
                 self.port_owner_found(entry, port, owner, now);
                 true
             }
+            Update::Docker(fact) => self.docker_fact(*fact),
+            Update::ProcUsage(sampled) => self.proc_usage_sampled(sampled),
         }
     }
 
@@ -405,6 +418,9 @@ impl State {
                 }
             }
             (Mode::ConfirmStopAll, _) => self.ui.mode = Mode::Normal,
+            (Mode::ConfirmCompose, action) => {
+                self.compose_answered(action == Action::Confirm(true))
+            }
             (Mode::Normal, action) => self.handle_normal(action),
         }
         self.keep_visible();
@@ -477,6 +493,9 @@ impl State {
                     return;
                 };
                 let now = self.now;
+                if self.plan.entries[entry.0].is_container() {
+                    return self.container_key(entry, action, now);
+                }
                 let live = self.procs[entry.0].lifecycle.is_live();
                 match action {
                     Action::Stop => self.stop(entry, now),
