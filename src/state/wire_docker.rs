@@ -258,3 +258,7 @@ impl State {
         self.proc_usage.get(&entry).map(|(c, m)| (*c, Some(*m)))
     }
 }
+
+#[cfg(test)]
+#[path = "wire_docker_tests.rs"]
+mod tests;
