@@ -60,6 +60,10 @@ pub struct App {
     pub prometheus: Option<crate::collect::prometheus_api::PromConfig>,
     /// Tells the Prometheus poller which service is explored (set by `run`).
     explore: Option<tokio::sync::watch::Sender<Option<crate::plan::EntryId>>>,
+    /// Where commands for the Docker worker go (set by `run` when the plan has containers).
+    docker: Option<mpsc::Sender<crate::collect::docker::DockerCommand>>,
+    /// The process groups whose CPU and memory are sampled (set by `run`).
+    usage_groups: Option<tokio::sync::watch::Sender<Vec<(crate::plan::EntryId, i32)>>>,
 }
 
 /// Where the loop draws: a terminal, and the thread that writes its frames (none in tests,
@@ -154,6 +158,8 @@ impl App {
             wakeups: None,
             prometheus: None,
             explore: None,
+            docker: None,
+            usage_groups: None,
         }
     }
 
@@ -162,6 +168,15 @@ impl App {
             if let Command::ProbeSoon { target } = c {
                 if let Some(w) = &self.wakeups {
                     w.probe_soon(target);
+                }
+                continue;
+            }
+            if let Command::Docker(c) = c {
+                // Never await the worker either; without one the state says why already.
+                if let Some(tx) = &self.docker
+                    && tx.try_send(c).is_err()
+                {
+                    self.state.note_dropped_command();
                 }
                 continue;
             }
@@ -187,6 +202,11 @@ impl App {
             spawn_watchers_with_wakeups(&plan, &self.probe, self.state.probe_interval, tx.clone());
         self.wakeups = Some(wakeups);
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
+        self.docker = crate::collect::docker_task::spawn_docker(&plan, &mut tasks, tx.clone());
+        self.usage_groups = Some(crate::collect::docker_task::spawn_proc_usage(
+            &mut tasks,
+            tx.clone(),
+        ));
         self.explore = Some(crate::collect::live_metrics::spawn_for_state(
             &mut tasks,
             &self.state,
@@ -314,6 +334,14 @@ impl App {
             let commands = self.state.take_commands();
             self.send(commands);
             crate::collect::live_metrics::note_explored(self.explore.as_ref(), &self.state);
+            if let Some(groups) = &self.usage_groups {
+                let live = self.state.usage_groups();
+                groups.send_if_modified(|g| {
+                    let changed = *g != live;
+                    *g = live;
+                    changed
+                });
+            }
             if dirty && Instant::now() >= last_draw + FRAME_INTERVAL && screen.ready() {
                 if let Err(e) = self.draw(screen) {
                     return e;
@@ -347,6 +375,8 @@ impl App {
     ) {
         io.tasks.abort_all();
         self.commands = None;
+        self.docker = None;
+        self.usage_groups = None;
         self.wakeups = None;
         let groups = self.supervisor.groups.clone();
         let leave = self.supervisor.leave_running;

@@ -18,6 +18,11 @@ pub struct Row<'a> {
     pub state: ProbeState,
     pub latency_ms: f64,
     pub detail: &'a str,
+    /// The entry's container (name, state, engine health), for entries run by one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<crate::state::docker::ContainerCheck>,
+    #[serde(skip)]
+    pub entry: crate::plan::EntryId,
 }
 
 /// The whole report: the verdict and every target.
@@ -29,6 +34,9 @@ pub struct Report<'a> {
     pub total: usize,
     pub required_down: Vec<String>,
     pub targets: Vec<Row<'a>>,
+    /// Why the Docker engine could not be asked (with the fix), when the plan has containers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docker: Option<String>,
 }
 
 impl<'a> Report<'a> {
@@ -51,6 +59,8 @@ impl<'a> Report<'a> {
                     state: r.state,
                     latency_ms: (r.latency.as_secs_f64() * 1e6).round() / 1e3,
                     detail: &r.detail,
+                    container: None,
+                    entry: t.entry,
                 }
             })
             .collect();
@@ -65,7 +75,17 @@ impl<'a> Report<'a> {
             total: targets.len(),
             required_down,
             targets,
+            docker: None,
         }
+    }
+
+    /// Adds each container entry's container name, state and engine health to its rows.
+    pub fn with_containers(mut self, checks: crate::check_containers::ContainerChecks) -> Self {
+        for row in &mut self.targets {
+            row.container = checks.entries.get(&row.entry).cloned();
+        }
+        self.docker = checks.engine_problem;
+        self
     }
 
     /// Process exit code: 0 when every required target is up, 1 otherwise.
@@ -91,7 +111,19 @@ impl<'a> Report<'a> {
             "  {:<name_w$}  {:>5}  {:<10}  {:<17}  {:>9}  DETAIL\n",
             "TARGET", "PORT", "PROBE", "STATE", "LATENCY"
         );
+        let mut shown = None;
         for r in &self.targets {
+            if let Some(c) = r.container.as_ref().filter(|_| shown != Some(r.entry)) {
+                shown = Some(r.entry);
+                let health = match c.engine_health {
+                    Some(h) if h != "none" => format!(", engine health {h}"),
+                    _ => String::new(),
+                };
+                out.push_str(&format!(
+                    "  {}: container {} {}{health}\n",
+                    r.name, c.container, c.state
+                ));
+            }
             let target = format!("{}/{}", r.name, r.label);
             let mark = if r.required { '*' } else { ' ' };
             out.push_str(&format!(
@@ -102,6 +134,9 @@ impl<'a> Report<'a> {
                 r.latency_ms,
                 r.detail
             ));
+        }
+        if let Some(docker) = &self.docker {
+            out.push_str(&format!("\nDocker: {docker}\n"));
         }
         out.push_str(&format!(
             "\n{} of {} targets up; {}\n",

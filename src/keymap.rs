@@ -241,7 +241,7 @@ impl Keymap {
                         _ => None,
                     };
                 }
-                if mode == Mode::ConfirmStopAll {
+                if matches!(mode, Mode::ConfirmStopAll | Mode::ConfirmCompose) {
                     return match key.code {
                         KeyCode::Char('y' | 'Y') | KeyCode::Enter => Some(Action::Confirm(true)),
                         _ => Some(Action::Confirm(false)),

@@ -3,6 +3,7 @@
 pub mod action;
 pub mod app;
 pub mod check;
+pub mod check_containers;
 pub mod checkout;
 pub mod cli;
 pub mod collect;

@@ -12,6 +12,7 @@ use anychat_top::action::Action;
 use anychat_top::app::{App, Exit, Screen};
 use anychat_top::check::Report;
 use anychat_top::checkout::{ReadOptions, startup};
+use anychat_top::check_containers::check_containers;
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::trouble;
 use anychat_top::collect::{ProbeConfig, sweep_plan};
@@ -47,7 +48,10 @@ fn main() -> color_eyre::Result<ExitCode> {
                 timeout: cli.plan.timeout,
             };
             let results = runtime.block_on(sweep_plan(plan, &cfg));
-            let report = Report::new(plan, &results);
+            let host = std::env::var("DOCKER_HOST").ok();
+            let containers =
+                runtime.block_on(check_containers(plan, host.as_deref(), cfg.timeout));
+            let report = Report::new(plan, &results).with_containers(containers);
             if json {
                 let text = runtime.block_on(metrics::commands::with_nats_stats(
                     with_drift(report.to_json(), &loaded),

@@ -73,6 +73,10 @@ pub enum Update {
     },
     /// One round against the Prometheus server used as the metrics source.
     PrometheusPolled(Box<crate::collect::prometheus_api::PromFact>),
+    /// A fact from the Docker worker (engine connection, a container's state, stats, logs).
+    Docker(Box<crate::collect::docker::DockerFact>),
+    /// CPU and memory of the supervised process groups, from /proc.
+    ProcUsage(crate::collect::proc_usage::ProcUsageSampled),
 }
 
 /// How bad an alert is.
@@ -130,4 +134,6 @@ pub enum Command {
     FindPortOwner { entry: EntryId, port: u16 },
     /// Probe `target` shortly instead of at its next tick (a service is starting).
     ProbeSoon { target: TargetId },
+    /// Work for the Docker worker (start, stop, restart a container; compose up).
+    Docker(crate::collect::docker::DockerCommand),
 }

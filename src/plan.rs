@@ -51,6 +51,8 @@ pub struct Entry {
     /// How long a dependent waits for this entry to become healthy.
     pub ready_timeout: Duration,
     pub container: Option<String>,
+    /// How it runs: a process we start, a container, or nothing we control.
+    pub runs: Runs,
     pub targets: Vec<TargetId>,
     /// Manifest file the entry came from.
     pub source: PathBuf,
@@ -58,6 +60,37 @@ pub struct Entry {
     pub host: String,
     /// Why the entry cannot be started (remote, not built), shown instead of starting it.
     pub not_startable: Option<String>,
+}
+
+/// How an entry runs, which decides its lifecycle, keys and place in start-all.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Runs {
+    /// A process anychat-top starts and supervises (its `command`).
+    #[default]
+    Process,
+    /// A Docker container (found by the entry's `container` name or compose labels),
+    /// started, stopped and restarted through the engine.
+    Container(ContainerSpec),
+    /// Nothing anychat-top controls: probed only.
+    External,
+}
+
+/// Where a container entry's container comes from (besides its `container` name).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerSpec {
+    /// The compose file defining it (absolute, or relative to the working directory).
+    pub compose_file: Option<PathBuf>,
+    /// Its compose service (`com.docker.compose.service`).
+    pub compose_service: Option<String>,
+    /// Its compose project (`com.docker.compose.project`).
+    pub compose_project: Option<String>,
+}
+
+impl Entry {
+    /// Whether a container runs this entry.
+    pub fn is_container(&self) -> bool {
+        matches!(self.runs, Runs::Container(_))
+    }
 }
 
 /// Host names that mean "this machine": entries on them may be supervised.

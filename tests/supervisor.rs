@@ -34,6 +34,7 @@ fn entry(name: &str, argv: &[&str]) -> Entry {
         stop_grace: Duration::from_secs(2),
         ready_timeout: Duration::from_secs(5),
         container: None,
+        runs: anychat_top::plan::Runs::Process,
         targets: Vec::new(),
         source: PathBuf::from("tests/supervisor.rs"),
         host: "127.0.0.1".to_string(),

@@ -13,6 +13,7 @@ mod watch;
 
 pub mod docker;
 pub mod live_metrics;
+pub mod docker_task;
 pub mod nats;
 pub mod port_scan;
 pub mod proc_usage;

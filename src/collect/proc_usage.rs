@@ -204,6 +204,10 @@ pub async fn watch_proc_usage(
             _ = ticks.tick() => {}
         }
         let wanted = groups.borrow_and_update().clone();
+        if wanted.is_empty() {
+            // Nothing of ours runs: no reading of /proc, no wake-up of the loop.
+            continue;
+        }
         let Some(mut s) = sampler.take() else { return };
         let Ok((s, usage)) = tokio::task::spawn_blocking(move || {
             let at = Instant::now();

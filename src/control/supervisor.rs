@@ -125,6 +125,8 @@ impl Supervisor {
             }
             // Probing is not the supervisor's job: the loop hands these to the watchers.
             Command::ProbeSoon { .. } => {}
+            // The loop hands these to the Docker worker.
+            Command::Docker(_) => {}
             Command::FindPortOwner { entry, port } => {
                 self.owner_queue.insert((entry, port));
                 self.look_up_owners();

@@ -10,6 +10,8 @@ pub use load::{ManifestError, Source, read_sources};
 pub use validate::{PlanOptions, build_plan};
 
 #[cfg(test)]
+mod runs_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod written_tests;

@@ -107,6 +107,15 @@ pub struct InfraSpec {
     pub description: String,
     /// Docker container that runs it (`anychat-postgres`, ...).
     pub container: Option<String>,
+    /// How it runs: "process" (its `command`), "container" or "external"; by default a
+    /// process when it has a command, else a container when it names one, else external.
+    pub runs: Option<RunsSpec>,
+    /// Compose file defining its container (relative to the checkout, `--root`).
+    pub compose_file: Option<Spanned<String>>,
+    /// Its service in the compose file (`postgres`).
+    pub compose_service: Option<String>,
+    /// The compose project it is started under (`deployments`).
+    pub compose_project: Option<String>,
     /// Where its ports are probed; another machine makes the entry remote (never started).
     #[serde(default = "default_host")]
     pub host: String,
@@ -127,6 +136,15 @@ pub struct InfraSpec {
     pub stop_grace: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
     pub ready_timeout: Option<Duration>,
+}
+
+/// `runs = "..."` of an infra entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunsSpec {
+    Process,
+    Container,
+    External,
 }
 
 /// One port of an infra entry.

@@ -8,9 +8,10 @@ use toml::Spanned;
 
 use super::load::{ManifestError, Source, parse};
 use super::placeholders::{Ports, Vars};
-use super::schema::{DEFAULT_GROUP, InfraSpec, ServiceSpec};
+use super::schema::{DEFAULT_GROUP, InfraSpec, RunsSpec, ServiceSpec};
 use crate::plan::{
-    Entry, EntryId, EntryKind, Plan, ProbeKind, RestartPolicy, Target, TargetId, is_remote_host,
+    ContainerSpec, Entry, EntryId, EntryKind, Plan, ProbeKind, RestartPolicy, Runs, Target,
+    TargetId, is_remote_host,
 };
 
 /// Default time between SIGTERM and SIGKILL.
@@ -51,7 +52,17 @@ struct RawEntry {
     stop_grace: Option<Duration>,
     ready_timeout: Option<Duration>,
     container: Option<String>,
+    runs: Option<RunsSpec>,
+    compose: ComposeRaw,
     ports: Vec<RawPort>,
+}
+
+/// The compose fields of an infra entry, as written.
+#[derive(Default)]
+struct ComposeRaw {
+    file: Option<Spanned<String>>,
+    service: Option<String>,
+    project: Option<String>,
 }
 
 fn from_service(src: usize, s: ServiceSpec) -> RawEntry {
@@ -100,6 +111,8 @@ fn from_service(src: usize, s: ServiceSpec) -> RawEntry {
         stop_grace: s.stop_grace,
         ready_timeout: s.ready_timeout,
         container: None,
+        runs: None,
+        compose: ComposeRaw::default(),
         ports,
     }
 }
@@ -132,6 +145,12 @@ fn from_infra(src: usize, s: InfraSpec) -> RawEntry {
         stop_grace: s.stop_grace,
         ready_timeout: s.ready_timeout,
         container: s.container,
+        runs: s.runs,
+        compose: ComposeRaw {
+            file: s.compose_file,
+            service: s.compose_service,
+            project: s.compose_project,
+        },
         ports,
     }
 }
@@ -343,6 +362,7 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
         }
         let not_startable = is_remote_host(&e.host)
             .then(|| format!("runs on {}: probed, never started here", e.host));
+        let runs = runs_of(e, opts.root.as_deref()).map_err(|(at, msg)| err(e, at, msg))?;
         plan.entries.push(Entry {
             name: e.name.get_ref().clone(),
             kind: e.kind,
@@ -357,6 +377,7 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
             stop_grace: e.stop_grace.unwrap_or(DEFAULT_STOP_GRACE),
             ready_timeout: e.ready_timeout.unwrap_or(DEFAULT_READY_TIMEOUT),
             container: e.container.clone(),
+            runs,
             targets,
             source: source.path.clone(),
             host: e.host.clone(),
@@ -364,6 +385,64 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
         });
     }
     Ok(plan)
+}
+
+/// How an entry runs: as written (`runs`), or by default a process when it has a command, a
+/// container when it names one, else external. Err: where and what is wrong.
+fn runs_of(e: &RawEntry, root: Option<&Path>) -> Result<Runs, (usize, String)> {
+    let name = e.name.get_ref();
+    let at = e.name.span().start;
+    let named = e.container.is_some() || e.compose.service.is_some();
+    let runs = e.runs.unwrap_or(if !e.command.is_empty() {
+        RunsSpec::Process
+    } else if named {
+        RunsSpec::Container
+    } else {
+        RunsSpec::External
+    });
+    if runs != RunsSpec::Container
+        && let Some(file) = &e.compose.file
+        && e.runs.is_some()
+    {
+        return Err((
+            file.span().start,
+            format!("{name:?} has a compose_file but does not run as a container"),
+        ));
+    }
+    match runs {
+        RunsSpec::Process if e.command.is_empty() => Err((
+            at,
+            format!("{name:?} runs as a process but has no `command`"),
+        )),
+        RunsSpec::Process => Ok(Runs::Process),
+        RunsSpec::External => Ok(Runs::External),
+        RunsSpec::Container if !e.command.is_empty() => Err((
+            e.command[0].span().start,
+            format!("{name:?} runs as a container: remove `command` (or say runs = \"process\")"),
+        )),
+        RunsSpec::Container if !named => Err((
+            at,
+            format!("{name:?} runs as a container: name it with `container` or `compose_service`"),
+        )),
+        RunsSpec::Container if is_remote_host(&e.host) => Err((
+            at,
+            format!(
+                "{name:?} is on host {:?}: only containers of this machine's engine are managed; say runs = \"external\"",
+                e.host
+            ),
+        )),
+        RunsSpec::Container => {
+            let compose_file = e.compose.file.as_ref().map(|f| match root {
+                Some(r) => r.join(f.get_ref()),
+                None => PathBuf::from(f.get_ref()),
+            });
+            Ok(Runs::Container(ContainerSpec {
+                compose_file,
+                compose_service: e.compose.service.clone(),
+                compose_project: e.compose.project.clone(),
+            }))
+        }
+    }
 }
 
 /// A placeholder error at the placeholder itself when it can be found in the raw TOML string,

@@ -294,6 +294,43 @@ impl DockerState {
         }
     }
 
+    /// A command was sent to the worker: its action (or compose `up`) runs until the worker
+    /// says it finished.
+    pub fn asked(&mut self, command: &crate::collect::docker::DockerCommand) {
+        use crate::collect::docker::DockerCommand;
+        match command {
+            DockerCommand::Act { entry, action, .. } => {
+                if let Some(e) = self.entries.get_mut(entry) {
+                    e.action = Some((*action, None));
+                }
+            }
+            DockerCommand::ComposeUp { entry, up } => {
+                if let Some(e) = self.entries.get_mut(entry) {
+                    e.compose = Some((up.clone(), None));
+                }
+            }
+        }
+    }
+
+    /// Whether the engine connection is up.
+    pub fn is_connected(&self) -> bool {
+        matches!(self.connection, Connection::Connected { .. })
+    }
+
+    /// Whether there are container entries at all (no worker runs without them).
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every published host port of a matched container, with the container's name: what the
+    /// port scanner needs to attribute a port held by docker-proxy.
+    pub fn host_ports(&self) -> std::collections::BTreeMap<u16, String> {
+        self.published()
+            .into_iter()
+            .map(|(_, name, port)| (port.host_port, name))
+            .collect()
+    }
+
     fn set_connection(&mut self, connection: Connection) -> bool {
         let changed = self.connection != connection;
         self.connection = connection;

@@ -12,6 +12,7 @@ pub mod procs;
 pub mod rows;
 pub mod target;
 pub mod ui;
+mod wire_docker;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -78,6 +79,12 @@ pub struct State {
     pub bulk: Bulk,
     /// Captured output of the supervised entries.
     pub logs: LogStore,
+    /// What the Docker engine says of the container entries.
+    pub docker: docker::DockerState,
+    /// A compose `up` waiting for the user's y/n.
+    pub compose_offer: Option<(EntryId, crate::collect::docker::ComposeUp)>,
+    /// CPU (percent of one core) and RSS of each supervised process group, by entry.
+    pub proc_usage: std::collections::BTreeMap<EntryId, (Option<f64>, u64)>,
     /// Commands decided while applying facts, taken by the loop with [`State::take_commands`].
     pending: Vec<Command>,
     /// Something changed that can wait for the next clock tick to be drawn (latencies, figures).
@@ -116,6 +123,7 @@ impl State {
         let plan_len = plan.entries.len();
         let metrics = metrics::MetricsState::new(&plan, metrics::MetricsConfig::default());
         let metrics_ui = live_metrics::MetricsUi::for_plan(&plan);
+        let wanted_containers = crate::collect::docker::wanted_from_plan(&plan);
         let mut state = State {
             plan,
             targets,
@@ -131,6 +139,9 @@ impl State {
             shutdown: None,
             bulk: Bulk::None,
             logs: LogStore::new(plan_len, log_capacity),
+            docker: docker::DockerState::new(&wanted_containers),
+            compose_offer: None,
+            proc_usage: std::collections::BTreeMap::new(),
             pending: Vec::new(),
             cosmetic: false,
             last_drawn: now,
@@ -380,6 +391,8 @@ impl State {
             | Update::NatsPolled(_)
             | Update::NatsClientsFound { .. }
             | Update::PrometheusPolled(_)) => self.apply_live(update),
+            Update::Docker(fact) => self.docker_fact(*fact),
+            Update::ProcUsage(sampled) => self.proc_usage_sampled(sampled),
         }
     }
 
@@ -431,6 +444,9 @@ impl State {
                 }
             }
             (Mode::ConfirmStopAll, _) => self.ui.mode = Mode::Normal,
+            (Mode::ConfirmCompose, action) => {
+                self.compose_answered(action == Action::Confirm(true))
+            }
             (Mode::Normal, action) => self.handle_normal(action),
         }
         self.keep_visible();
@@ -505,6 +521,9 @@ impl State {
                 let now = self.now;
                 if self.refuse_not_startable(entry, now) {
                     return;
+                }
+                if self.plan.entries[entry.0].is_container() {
+                    return self.container_key(entry, action, now);
                 }
                 let live = self.procs[entry.0].lifecycle.is_live();
                 match action {

@@ -22,6 +22,8 @@ pub enum Mode {
     Help,
     /// Waiting for y/n before stopping everything.
     ConfirmStopAll,
+    /// Waiting for y/n before creating a missing container with compose.
+    ConfirmCompose,
 }
 
 /// Scroll position and selected row of one panel (a table, a list).

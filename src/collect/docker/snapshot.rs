@@ -8,7 +8,7 @@ use super::connect::{EngineAddress, connect, within};
 use super::decode::{container_info, running_for};
 use super::facts::{DockerFact, EngineProblem, WantedContainer};
 use super::matching::{Candidate, match_all};
-use crate::plan::{EntryKind, Plan};
+use crate::plan::Plan;
 
 /// `Connected` then one `ContainerSeen` or `ContainerMissing` per wanted entry, each request
 /// within `timeout`; Err when the engine cannot be used.
@@ -63,20 +63,21 @@ pub async fn snapshot(
     Ok(facts)
 }
 
-/// The infra entries of `plan` that name a container. The plan has no compose fields yet:
-/// they stay None until the manifest carries them (`compose_file`, `compose_service`,
-/// `compose_project`).
+/// The entries of `plan` that run as containers (`runs = "container"`), with their container
+/// name and compose fields.
 pub fn wanted_from_plan(plan: &Plan) -> Vec<WantedContainer> {
     plan.entries
         .iter()
         .enumerate()
-        .filter(|(_, e)| e.kind == EntryKind::Infra && e.container.is_some())
-        .map(|(i, e)| WantedContainer {
-            entry: crate::plan::EntryId(i),
-            container_name: e.container.clone(),
-            compose_service: None,
-            compose_project: None,
-            compose_file: None,
+        .filter_map(|(i, e)| match &e.runs {
+            crate::plan::Runs::Container(spec) => Some(WantedContainer {
+                entry: crate::plan::EntryId(i),
+                container_name: e.container.clone(),
+                compose_service: spec.compose_service.clone(),
+                compose_project: spec.compose_project.clone(),
+                compose_file: spec.compose_file.clone(),
+            }),
+            _ => None,
         })
         .collect()
 }
@@ -85,6 +86,7 @@ pub fn wanted_from_plan(plan: &Plan) -> Vec<WantedContainer> {
 mod tests {
     use super::*;
     use crate::manifest::{PlanOptions, Source, build_plan};
+    use crate::plan::EntryKind;
 
     #[test]
     fn the_built_in_plan_wants_its_infra_containers() {
@@ -108,5 +110,20 @@ mod tests {
             .filter(|e| e.container.is_some())
             .count();
         assert_eq!(wanted.len(), infra_with_container);
+        let redis = wanted
+            .iter()
+            .find(|w| w.container_name.as_deref() == Some("anychat-redis"))
+            .expect("redis");
+        assert_eq!(redis.compose_service.as_deref(), Some("redis"));
+        assert_eq!(redis.compose_project.as_deref(), Some("deployments"));
+        assert_eq!(
+            redis.compose_file.as_deref(),
+            Some(std::path::Path::new("deployments/docker-compose.yml"))
+        );
+        let demo = build_plan(&[Source::demo()], &PlanOptions::default()).expect("demo plan");
+        assert!(
+            wanted_from_plan(&demo).is_empty(),
+            "the demo's infra are stub processes"
+        );
     }
 }

@@ -115,7 +115,7 @@ impl State {
                     // Wait until nothing that depends on it is still alive.
                     let dependents_alive = self.plan.entries.iter().enumerate().any(|(i, e)| {
                         e.depends_on.contains(&entry) && self.procs[i].lifecycle.is_live()
-                    });
+                    }) || self.container_waits_for_services(entry);
                     if dependents_alive {
                         remaining.push_back(entry);
                     } else {

@@ -119,13 +119,15 @@ impl State {
     /// Entries with a command, in dependency order (dependencies first), stable in plan order.
     pub fn start_order(&self) -> Vec<EntryId> {
         let mut order = self.plan.dependency_order();
-        order.retain(|e| !self.plan.entries[e.0].command.is_empty());
+        order.retain(|e| {
+            !self.plan.entries[e.0].command.is_empty() || self.plan.entries[e.0].is_container()
+        });
         order
     }
 
     /// An entry is ready for its dependents when its probes say up.
     pub fn is_ready(&self, entry: EntryId) -> bool {
-        self.entry_state(entry).is_up()
+        self.entry_state(entry).is_up() && self.container_ready(entry)
     }
 
     pub(in crate::state) fn queue(&mut self, c: Command) {
@@ -134,6 +136,9 @@ impl State {
 
     /// Start one entry now (user key or policy).
     pub(in crate::state) fn start(&mut self, entry: EntryId, now: Instant) {
+        if self.plan.entries[entry.0].is_container() {
+            return self.container_start(entry, now);
+        }
         let e = &self.plan.entries[entry.0];
         let name = e.name.clone();
         if e.command.is_empty() {
@@ -170,6 +175,9 @@ impl State {
 
     /// Stop one entry now.
     pub(in crate::state) fn stop(&mut self, entry: EntryId, now: Instant) {
+        if self.plan.entries[entry.0].is_container() {
+            return self.container_stop(entry, now);
+        }
         let grace = self.plan.entries[entry.0].stop_grace;
         let p = &mut self.procs[entry.0];
         match p.lifecycle {

@@ -57,6 +57,7 @@ impl Widget for &DetailPanel<'_> {
         if !e.command.is_empty() {
             process_lines(s, id, t, &mut lines);
         }
+        lines.extend(super::container_rows::detail_lines(s, id, t));
         lines.push(Line::from(Span::styled("probes", t.header())));
         for tid in &e.targets {
             let target = &s.plan.targets[tid.0];

@@ -293,6 +293,7 @@ mod tests {
             stop_grace: Duration::from_secs(5),
             ready_timeout: Duration::from_secs(30),
             container: None,
+            runs: crate::plan::Runs::Process,
             targets: Vec::new(),
             source: PathBuf::from("services/demo.toml"),
             host: "127.0.0.1".to_string(),

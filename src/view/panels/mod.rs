@@ -1,6 +1,7 @@
 //! One file per panel; each takes a small input struct and implements `Widget` for a reference to it.
 
 pub mod alerts;
+pub mod container_rows;
 pub mod containers;
 pub mod detail;
 pub mod explorer;

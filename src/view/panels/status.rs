@@ -75,6 +75,18 @@ impl Widget for &StatusBar<'_> {
                 sep(),
                 Span::styled("Stop every service? y/n ", t.severity(Severity::Warning)),
             ]),
+            Mode::ConfirmCompose => segments.push(vec![
+                sep(),
+                Span::styled(
+                    format!(
+                        "Run {}? y/n ",
+                        s.compose_offer
+                            .as_ref()
+                            .map_or_else(String::new, |(_, up)| up.display())
+                    ),
+                    t.severity(Severity::Warning),
+                ),
+            ]),
             _ => {}
         }
         if s.live_panels_shown() || s.metrics.prometheus.is_some() {

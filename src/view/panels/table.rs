@@ -79,6 +79,8 @@ enum Col {
     Latency,
     Since,
     History,
+    /// CPU and memory of the container or process group.
+    Usage,
 }
 
 impl Col {
@@ -96,6 +98,7 @@ impl Col {
             Col::Latency => "LAT",
             Col::Since => "SINCE",
             Col::History => "LATENCY HISTORY",
+            Col::Usage => "CPU   MEM",
         }
     }
 
@@ -110,6 +113,7 @@ impl Col {
             Col::Latency => 6,
             Col::Since => 5,
             Col::History => 12,
+            Col::Usage => 15,
         }
     }
 }
@@ -147,6 +151,7 @@ fn columns(services: bool, width: u16, text: TextWidths) -> Vec<Col> {
             Col::Latency,
             Col::Since,
             Col::Metrics,
+            Col::Usage,
             Col::Group,
             Col::History,
         ]
@@ -157,6 +162,7 @@ fn columns(services: bool, width: u16, text: TextWidths) -> Vec<Col> {
             Col::Latency,
             Col::Since,
             Col::Proc,
+            Col::Usage,
             Col::Group,
             Col::History,
         ]
@@ -171,6 +177,7 @@ fn columns(services: bool, width: u16, text: TextWidths) -> Vec<Col> {
             Col::Proc,
             Col::Latency,
             Col::Since,
+            Col::Usage,
             Col::History,
         ]
     } else {
@@ -181,6 +188,7 @@ fn columns(services: bool, width: u16, text: TextWidths) -> Vec<Col> {
             Col::Proc,
             Col::Latency,
             Col::Since,
+            Col::Usage,
             Col::History,
         ]
     };
@@ -225,7 +233,21 @@ impl TablePanel<'_> {
             Col::Ports => self.ports_cell(entry, w),
             Col::Proc if e.is_remote() => whole(format!("@{}", e.host), self.theme.dim(), w),
             Col::Proc if e.not_startable.is_some() => words("not built", self.theme.dim(), w),
+            Col::Proc if e.is_container() => {
+                super::container_rows::state_cell(s, entry, self.theme, w)
+                    .unwrap_or_else(|| whole("-", self.theme.dim(), w))
+            }
             Col::Proc if e.command.is_empty() => whole("-", self.theme.dim(), w),
+            Col::Usage => {
+                let (cpu, mem) = super::container_rows::usage_cells(s, entry);
+                fit(
+                    &[
+                        Piece::new(format!("{cpu:<5}"), Style::default()),
+                        Piece::new(mem, Style::default()),
+                    ],
+                    w,
+                )
+            }
             Col::Proc => {
                 let p = &s.procs[entry.0];
                 let style = match p.lifecycle {
@@ -272,7 +294,14 @@ impl Widget for &TablePanel<'_> {
         let services = self.kind == PanelKind::Services;
         let entries = rows.iter().filter(|r| matches!(r, Row::Entry(_))).count();
         let offset = s.offset(self.kind);
-        let height = usize::from(area.height.saturating_sub(3));
+        let notice = if services {
+            Vec::new()
+        } else {
+            // Room for the header and at least one row above it.
+            let room = usize::from(area.height.saturating_sub(4)).min(4);
+            super::container_rows::engine_notice(s, usize::from(area.width.saturating_sub(2)), room)
+        };
+        let height = usize::from(area.height.saturating_sub(3)).saturating_sub(notice.len());
         let (above, below) = hidden_rows(&rows, offset, height);
         let mut title = format!(" {} ({entries})", self.kind.title());
         if above > 0 {
@@ -283,6 +312,9 @@ impl Widget for &TablePanel<'_> {
         }
         if !s.ui.filter.is_empty() {
             title.push_str(&format!(" /{}", s.ui.filter));
+        }
+        if !services && let Some(engine) = super::container_rows::engine_title(s) {
+            title.push_str(&format!(" · {engine}"));
         }
         title.push(' ');
         let block = Block::default()
@@ -361,6 +393,26 @@ impl Widget for &TablePanel<'_> {
             .header(TableRow::new(header).style(self.theme.header()))
             .block(block);
         Widget::render(table, area, buf);
+        // The engine's trouble, in words with the fix, on the panel's last lines.
+        let inner = area.height.saturating_sub(2);
+        for (i, text) in notice.iter().enumerate() {
+            let Some(y) = (inner as usize).checked_sub(notice.len() - i) else {
+                continue;
+            };
+            Line::from(Span::styled(
+                text.clone(),
+                self.theme.severity(crate::state::Severity::Error),
+            ))
+            .render(
+                Rect::new(
+                    area.x + 1,
+                    area.y + 1 + y as u16,
+                    area.width.saturating_sub(2),
+                    1,
+                ),
+                buf,
+            );
+        }
         if empty && area.height > 3 {
             let msg = if s.ui.filter.is_empty() {
                 "nothing in this plan"
@@ -391,7 +443,7 @@ mod tests {
 
     #[test]
     fn narrow_tables_drop_the_least_important_columns() {
-        assert_eq!(columns(true, 200, TEXT).len(), 9);
+        assert_eq!(columns(true, 200, TEXT).len(), 10);
         assert_eq!(
             columns(true, 44, TEXT),
             [Col::Name, Col::Http, Col::Grpc, Col::Latency]
