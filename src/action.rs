@@ -30,6 +30,12 @@ pub enum Action {
     ToggleUtc,
     /// Leave a mode: close help, clear the filter, cancel a confirmation.
     Back,
+    /// Focus the ports panel (switching to a layout that has one).
+    Ports,
+    /// Ports panel: adopt the selected port's holder as its entry's running instance.
+    Adopt,
+    /// Mark every current port conflict as seen.
+    AcknowledgeConflicts,
     // Actions produced by the program itself, never bound by name.
     /// Start every entry with a command at once, ignoring dependencies (the demo's stubs).
     #[serde(skip)]
@@ -90,6 +96,9 @@ impl Action {
             Action::MergedLogs => "logs: selected service / all services merged",
             Action::ToggleUtc => "log times: local zone / UTC",
             Action::Back => "close help, clear the filter, cancel",
+            Action::Ports => "ports panel (x there stops a port's holder, asks first)",
+            Action::Adopt => "ports panel: adopt the selected holder as the entry's instance",
+            Action::AcknowledgeConflicts => "acknowledge the port conflicts",
             Action::StartEverything
             | Action::FilterChar(_)
             | Action::FilterBackspace

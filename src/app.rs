@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::action::Action;
+use crate::collect::ports_task::{
+    DEFAULT_PORT_SCAN_INTERVAL, PortScanWakeup, run_port_collector, signal_holder,
+};
 use crate::collect::self_usage::watch_self;
 use crate::collect::{ProbeConfig, ProbeWakeups, spawn_watchers_with_wakeups};
 use crate::control::{Supervisor, SupervisorOptions};
@@ -56,6 +59,10 @@ pub struct App {
     commands: Option<mpsc::Sender<Command>>,
     /// Asks the probe collector for early probes (set by `run`).
     wakeups: Option<ProbeWakeups>,
+    /// Time between two port scans (`--port-scan-interval`).
+    pub port_scan_interval: Duration,
+    /// Asks the port scanner for a scan now (set by `run`).
+    port_wakeup: Option<PortScanWakeup>,
 }
 
 /// Where the loop draws: a terminal, and the thread that writes its frames (none in tests,
@@ -148,6 +155,8 @@ impl App {
             debug_fail_after: None,
             commands: None,
             wakeups: None,
+            port_scan_interval: DEFAULT_PORT_SCAN_INTERVAL,
+            port_wakeup: None,
         }
     }
 
@@ -157,6 +166,22 @@ impl App {
                 if let Some(w) = &self.wakeups {
                     w.probe_soon(target);
                 }
+                continue;
+            }
+            if let Command::ScanPortsNow = c {
+                if let Some(w) = &self.port_wakeup {
+                    w.scan_now();
+                }
+                continue;
+            }
+            if let Command::SignalHolder {
+                pid,
+                start_ticks,
+                signal,
+            } = c
+            {
+                let result = signal_holder(pid, start_ticks, signal);
+                self.state.holder_signalled(pid, signal, result);
                 continue;
             }
             let Some(tx) = &self.commands else { return };
@@ -181,6 +206,13 @@ impl App {
             spawn_watchers_with_wakeups(&plan, &self.probe, self.state.probe_interval, tx.clone());
         self.wakeups = Some(wakeups);
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
+        let port_wakeup = PortScanWakeup::default();
+        tasks.spawn(run_port_collector(
+            self.port_scan_interval,
+            port_wakeup.clone(),
+            tx.clone(),
+        ));
+        self.port_wakeup = Some(port_wakeup);
         if let Some(after) = self.debug_fail_after {
             tasks.spawn(async move {
                 tokio::time::sleep(after).await;
@@ -335,6 +367,7 @@ impl App {
         io.tasks.abort_all();
         self.commands = None;
         self.wakeups = None;
+        self.port_wakeup = None;
         let groups = self.supervisor.groups.clone();
         let leave = self.supervisor.leave_running;
         let longest_grace = self

@@ -38,6 +38,9 @@ X = "stop_all"
 m = "merged_logs"
 z = "toggle_utc"
 esc = "back"
+p = "ports"
+a = "adopt"
+A = "acknowledge_conflicts"
 "#;
 
 /// A key with its modifiers, normalised so that `S` and `shift-s` are the same binding.
@@ -240,7 +243,7 @@ impl Keymap {
                         _ => None,
                     };
                 }
-                if mode == Mode::ConfirmStopAll {
+                if matches!(mode, Mode::ConfirmStopAll | Mode::ConfirmHolder) {
                     return match key.code {
                         KeyCode::Char('y' | 'Y') | KeyCode::Enter => Some(Action::Confirm(true)),
                         _ => Some(Action::Confirm(false)),

@@ -20,6 +20,8 @@ use anychat_top::layout::{builtin_layouts, resolve_layout};
 use anychat_top::manifest::{ManifestError, Source};
 use anychat_top::message;
 use anychat_top::plan::Plan;
+use anychat_top::portplan::command::{PortsQuery, run_ports};
+use anychat_top::portplan::{check_plan, read_ephemeral_range};
 use anychat_top::ports::{candidate_offsets, first_free_offset, taken_ports};
 use anychat_top::state::State;
 use anychat_top::terminal::{self, FrameWriter, TerminalGuard};
@@ -51,6 +53,20 @@ fn main() -> color_eyre::Result<ExitCode> {
                 print!("{}", report.to_table());
             }
             Ok(ExitCode::from(report.exit_code() as u8))
+        }
+        Some(Command::Ports { json, check, next }) => {
+            let plan = match cli.plan.load(Source::anychat, 0) {
+                Ok(plan) => plan,
+                Err(e) => return bad(e),
+            };
+            let query = match (check, next) {
+                (true, _) => PortsQuery::Check,
+                (_, true) => PortsQuery::Next,
+                _ => PortsQuery::Holders,
+            };
+            let (text, code) = run_ports(plan, cli.plan.port_offset, query, json);
+            print!("{text}");
+            Ok(ExitCode::from(code as u8))
         }
         Some(Command::Demo) => {
             if !stub_available() {
@@ -178,6 +194,23 @@ fn dashboard(
     if let Some(text) = notice {
         state.notice(text);
     }
+    // The static port-plan check, as alerts; the demo may have been moved to free ports.
+    let moved_by = if demo {
+        cli.plan
+            .load(Source::demo, 0)
+            .ok()
+            .and_then(|base| {
+                Some(i32::from(plan.targets.first()?.port) - i32::from(base.targets.first()?.port))
+            })
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    state.plan_check_alerts(&check_plan(
+        &plan,
+        cli.plan.port_offset + moved_by,
+        read_ephemeral_range().ok(),
+    ));
     state.ui.utc = cli.ui.utc;
     // A layout named on the command line is the user's choice: shown whatever the size.
     state.ui.layout_pinned = cli.ui.layout.is_some();
@@ -217,6 +250,7 @@ fn dashboard(
     let mut app = App::new(state, keymap, view, probe, supervisor);
     app.exit_after_first_frame = cli.ui.exit_after_first_frame;
     app.debug_fail_after = cli.ui.debug_fail_after;
+    app.port_scan_interval = cli.ui.port_scan_interval;
     if demo {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);

@@ -57,6 +57,12 @@ pub enum Update {
     SelfUsageMeasured { cpu_percent: f64, rss_bytes: u64 },
     /// The slow clock: ages, spinners, timeouts and backoff deadlines.
     Tick { at: Instant },
+    /// The port scanner read every listening socket and its holders (sent when they changed,
+    /// and after a scan asked for with [`Command::ScanPortsNow`]).
+    PortsScanned {
+        scan: Box<crate::collect::port_scan::PortScan>,
+        at: Instant,
+    },
 }
 
 /// How bad an alert is.
@@ -114,4 +120,13 @@ pub enum Command {
     FindPortOwner { entry: EntryId, port: u16 },
     /// Probe `target` shortly instead of at its next tick (a service is starting).
     ProbeSoon { target: TargetId },
+    /// Scan the ports now instead of at the next tick (a service exited early).
+    ScanPortsNow,
+    /// Send `signal` to `pid`, if it is still the process that started at `start_ticks` (a
+    /// port's holder, stopped from the ports panel after a confirmation).
+    SignalHolder {
+        pid: u32,
+        start_ticks: u64,
+        signal: i32,
+    },
 }

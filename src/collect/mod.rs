@@ -14,6 +14,7 @@ mod watch;
 pub mod docker;
 pub mod nats;
 pub mod port_scan;
+pub mod ports_task;
 pub mod proc_usage;
 pub mod prometheus_api;
 pub mod scrape;

@@ -125,6 +125,8 @@ impl Supervisor {
             }
             // Probing is not the supervisor's job: the loop hands these to the watchers.
             Command::ProbeSoon { .. } => {}
+            // The port scanner and its holders are the loop's too (see `collect::ports_task`).
+            Command::ScanPortsNow | Command::SignalHolder { .. } => {}
             Command::FindPortOwner { entry, port } => {
                 self.owner_queue.insert((entry, port));
                 self.look_up_owners();

@@ -20,6 +20,8 @@ pub enum PanelKind {
     Status,
     /// Output of the selected process.
     Logs,
+    /// Every planned port with its state and holder.
+    Ports,
 }
 
 impl PanelKind {
@@ -32,6 +34,7 @@ impl PanelKind {
             PanelKind::Alerts => "alerts",
             PanelKind::Status => "status",
             PanelKind::Logs => "logs",
+            PanelKind::Ports => "ports",
         }
     }
 
@@ -44,6 +47,7 @@ impl PanelKind {
             PanelKind::Alerts => "Alerts",
             PanelKind::Status => "Status",
             PanelKind::Logs => "Logs",
+            PanelKind::Ports => "Ports",
         }
     }
 }

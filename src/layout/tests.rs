@@ -29,7 +29,7 @@ fn error(text: &str) -> String {
 fn every_shipped_layout_parses_under_its_file_name() {
     let layouts = builtin_layouts();
     let names: Vec<&str> = layouts.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(names, ["default", "compact", "focus"]);
+    assert_eq!(names, ["default", "compact", "focus", "ports"]);
     assert_eq!(builtin_names().collect::<Vec<_>>(), names);
     for layout in &layouts {
         assert!(

@@ -311,13 +311,13 @@ fn small_terminal_scrolls_to_keep_the_selection_visible() {
 #[test]
 fn cycling_layouts_wraps_and_detail_switches_to_a_layout_with_one() {
     let mut s = demo_state(Instant::now());
-    let names: Vec<String> = (0..3)
+    let names: Vec<String> = (0..4)
         .map(|_| {
             s.handle(Action::CycleLayout);
             s.layout().name.clone()
         })
         .collect();
-    assert_eq!(names, ["compact", "focus", "default"]);
+    assert_eq!(names, ["compact", "focus", "ports", "default"]);
     s.handle(Action::CycleLayout);
     assert_eq!(s.layout().name, "compact");
     s.handle(Action::Detail);

@@ -22,6 +22,8 @@ pub enum Mode {
     Help,
     /// Waiting for y/n before stopping everything.
     ConfirmStopAll,
+    /// Waiting for y/n before stopping or adopting a port's holder (ports panel).
+    ConfirmHolder,
 }
 
 /// Scroll position and selected row of one panel (a table, a list).
@@ -140,7 +142,9 @@ impl State {
     pub(super) fn focusable_panels(&self) -> Vec<(PanelKind, Rect)> {
         self.areas()
             .into_iter()
-            .filter(|(k, _)| table_kind(*k).is_some() || *k == PanelKind::Logs)
+            .filter(|(k, _)| {
+                table_kind(*k).is_some() || *k == PanelKind::Logs || *k == PanelKind::Ports
+            })
             .collect()
     }
 

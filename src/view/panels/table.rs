@@ -224,6 +224,15 @@ impl TablePanel<'_> {
             Col::Metrics => self.port_cell(entry, "metrics", w),
             Col::Ports => self.ports_cell(entry, w),
             Col::Proc if e.command.is_empty() => whole("-", self.theme.dim(), w),
+            // A port of its own held by a process that does not answer: taken, by whom.
+            Col::Proc if let Some(taken) = s.taken(entry) => {
+                let texts = taken.cell_texts();
+                let text = texts
+                    .iter()
+                    .find(|t| t.chars().count() <= w)
+                    .unwrap_or(&texts[texts.len() - 1]);
+                whole(text.clone(), self.theme.state(ProbeState::Down), w)
+            }
             Col::Proc => {
                 let p = &s.procs[entry.0];
                 let style = match p.lifecycle {
