@@ -32,6 +32,12 @@ pub enum Action {
     Back,
     /// The NATS panel's connections: next sort order (like nats-top's `o`).
     NatsSort,
+    /// Focus the ports panel (switching to a layout that has one).
+    Ports,
+    /// Ports panel: adopt the selected port's holder as its entry's running instance.
+    Adopt,
+    /// Mark every current port conflict as seen.
+    AcknowledgeConflicts,
     // Actions produced by the program itself, never bound by name.
     /// Start every entry with a command at once, ignoring dependencies (the demo's stubs).
     #[serde(skip)]
@@ -93,6 +99,9 @@ impl Action {
             Action::ToggleUtc => "log times: local zone / UTC",
             Action::Back => "close help, clear the filter, cancel",
             Action::NatsSort => "NATS connections: next sort order",
+            Action::Ports => "ports panel (x there stops a port's holder, asks first)",
+            Action::Adopt => "ports panel: adopt the selected holder as the entry's instance",
+            Action::AcknowledgeConflicts => "acknowledge the port conflicts",
             Action::StartEverything
             | Action::FilterChar(_)
             | Action::FilterBackspace

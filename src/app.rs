@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::action::Action;
+use crate::collect::ports_task::{
+    DEFAULT_PORT_SCAN_INTERVAL, PortScanWakeup, run_port_collector, signal_holder,
+};
 use crate::collect::self_usage::watch_self;
 use crate::collect::{ProbeConfig, ProbeWakeups, spawn_watchers_with_wakeups};
 use crate::control::{Supervisor, SupervisorOptions};
@@ -64,6 +67,10 @@ pub struct App {
     docker: Option<mpsc::Sender<crate::collect::docker::DockerCommand>>,
     /// The process groups whose CPU and memory are sampled (set by `run`).
     usage_groups: Option<tokio::sync::watch::Sender<Vec<(crate::plan::EntryId, i32)>>>,
+    /// Time between two port scans (`--port-scan-interval`).
+    pub port_scan_interval: Duration,
+    /// Asks the port scanner for a scan now (set by `run`).
+    port_wakeup: Option<PortScanWakeup>,
 }
 
 /// Where the loop draws: a terminal, and the thread that writes its frames (none in tests,
@@ -160,6 +167,8 @@ impl App {
             explore: None,
             docker: None,
             usage_groups: None,
+            port_scan_interval: DEFAULT_PORT_SCAN_INTERVAL,
+            port_wakeup: None,
         }
     }
 
@@ -178,6 +187,22 @@ impl App {
                 {
                     self.state.note_dropped_command();
                 }
+                continue;
+            }
+            if let Command::ScanPortsNow = c {
+                if let Some(w) = &self.port_wakeup {
+                    w.scan_now();
+                }
+                continue;
+            }
+            if let Command::SignalHolder {
+                pid,
+                start_ticks,
+                signal,
+            } = c
+            {
+                let result = signal_holder(pid, start_ticks, signal);
+                self.state.holder_signalled(pid, signal, result);
                 continue;
             }
             let Some(tx) = &self.commands else { return };
@@ -213,6 +238,13 @@ impl App {
             self.prometheus.clone(),
             tx.clone(),
         ));
+        let port_wakeup = PortScanWakeup::default();
+        tasks.spawn(run_port_collector(
+            self.port_scan_interval,
+            port_wakeup.clone(),
+            tx.clone(),
+        ));
+        self.port_wakeup = Some(port_wakeup);
         if let Some(after) = self.debug_fail_after {
             tasks.spawn(async move {
                 tokio::time::sleep(after).await;
@@ -378,6 +410,7 @@ impl App {
         self.docker = None;
         self.usage_groups = None;
         self.wakeups = None;
+        self.port_wakeup = None;
         let groups = self.supervisor.groups.clone();
         let leave = self.supervisor.leave_running;
         let longest_grace = self

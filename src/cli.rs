@@ -75,12 +75,24 @@ pub enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Every planned port with its state and holder (from the kernel's socket tables), the unplanned listeners in the plan's port blocks, and the conflicts; exit 0 when no error conflict, 1 when one, 2 when the scan failed or the manifest is bad.
+    Ports {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Check the plan itself instead: two entries on one port (exit 1), ports against the plan's numbering rules and inside the ephemeral range (warnings).
+        #[arg(long, conflicts_with = "next")]
+        check: bool,
+        /// Print the next free HTTP/gRPC pair for a new service.
+        #[arg(long)]
+        next: bool,
+    },
 }
 
 /// Dashboard settings (ignored by `check`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct UiArgs {
-    /// Panel layout: a built-in name (default, compact, focus) or a layout file. Without it the
+    /// Panel layout: a built-in name (default, compact, focus, ports) or a layout file. Without it the
     /// dashboard shows `default`, or a layout that fits a small terminal.
     #[arg(long, value_name = "NAME|FILE", global = true)]
     pub layout: Option<String>,
@@ -99,6 +111,9 @@ pub struct UiArgs {
     /// Show log times in UTC (default: the local zone, from TZ or the system's); `z` switches.
     #[arg(long, global = true)]
     pub utc: bool,
+    /// Time between two scans of the listening sockets (who holds each planned port).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = positive_duration, global = true)]
+    pub port_scan_interval: Duration,
     /// Draw the first frame and quit (for measuring start-up time).
     #[arg(long, hide = true, global = true)]
     pub exit_after_first_frame: bool,

@@ -39,6 +39,9 @@ m = "merged_logs"
 z = "toggle_utc"
 o = "nats_sort"
 esc = "back"
+p = "ports"
+a = "adopt"
+A = "acknowledge_conflicts"
 "#;
 
 /// A key with its modifiers, normalised so that `S` and `shift-s` are the same binding.
@@ -241,7 +244,10 @@ impl Keymap {
                         _ => None,
                     };
                 }
-                if matches!(mode, Mode::ConfirmStopAll | Mode::ConfirmCompose) {
+                if matches!(
+                    mode,
+                    Mode::ConfirmStopAll | Mode::ConfirmCompose | Mode::ConfirmHolder
+                ) {
                     return match key.code {
                         KeyCode::Char('y' | 'Y') | KeyCode::Enter => Some(Action::Confirm(true)),
                         _ => Some(Action::Confirm(false)),

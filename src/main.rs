@@ -11,8 +11,8 @@ use ratatui::Viewport;
 use anychat_top::action::Action;
 use anychat_top::app::{App, Exit, Screen};
 use anychat_top::check::Report;
-use anychat_top::checkout::{ReadOptions, startup};
 use anychat_top::check_containers::check_containers;
+use anychat_top::checkout::{ReadOptions, startup};
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::trouble;
 use anychat_top::collect::{ProbeConfig, sweep_plan};
@@ -23,6 +23,8 @@ use anychat_top::manifest::{ManifestError, Source};
 use anychat_top::message;
 use anychat_top::metrics;
 use anychat_top::plan::Plan;
+use anychat_top::portplan::command::{PortsQuery, run_ports};
+use anychat_top::portplan::{check_plan, read_ephemeral_range};
 use anychat_top::ports::{candidate_offsets, first_free_offset, taken_ports};
 use anychat_top::state::State;
 use anychat_top::terminal::{self, FrameWriter, TerminalGuard};
@@ -49,8 +51,7 @@ fn main() -> color_eyre::Result<ExitCode> {
             };
             let results = runtime.block_on(sweep_plan(plan, &cfg));
             let host = std::env::var("DOCKER_HOST").ok();
-            let containers =
-                runtime.block_on(check_containers(plan, host.as_deref(), cfg.timeout));
+            let containers = runtime.block_on(check_containers(plan, host.as_deref(), cfg.timeout));
             let report = Report::new(plan, &results).with_containers(containers);
             if json {
                 let text = runtime.block_on(metrics::commands::with_nats_stats(
@@ -67,18 +68,19 @@ fn main() -> color_eyre::Result<ExitCode> {
             Ok(ExitCode::from(report.exit_code() as u8))
         }
         Some(Command::Metrics { ref service, json }) => {
-            let plan = match cli.plan.load(Source::anychat, 0) {
-                Ok(plan) => plan,
+            let loaded = match load_plan(&cli) {
+                Ok(loaded) => loaded,
                 Err(e) => return bad(e),
             };
-            let prometheus = match prometheus_for(&cli, &plan, Source::anychat) {
+            let plan = &loaded.plan;
+            let prometheus = match prometheus_for(&cli, plan, Source::anychat) {
                 Ok(p) => p,
                 Err(code) => return Ok(code),
             };
             let runtime = tokio::runtime::Runtime::new()?;
             let timeout = cli.plan.timeout.max(std::time::Duration::from_millis(1500));
             match runtime.block_on(metrics::commands::metrics_command(
-                &plan,
+                plan,
                 service,
                 json,
                 prometheus.as_ref(),
@@ -96,6 +98,28 @@ fn main() -> color_eyre::Result<ExitCode> {
                     Ok(ExitCode::from(2))
                 }
             }
+        }
+        Some(Command::Ports { json, check, next }) => {
+            let loaded = match load_plan(&cli) {
+                Ok(loaded) => loaded,
+                Err(e) => return bad(e),
+            };
+            let query = match (check, next) {
+                (true, _) => PortsQuery::Check,
+                (_, true) => PortsQuery::Next,
+                _ => PortsQuery::Holders,
+            };
+            let (text, code) = run_ports(loaded.plan.clone(), cli.plan.port_offset, query, json);
+            // The checkout's drift belongs to the plan check too.
+            if check && json {
+                println!("{}", with_drift(text, &loaded));
+            } else {
+                print!("{text}");
+                if check {
+                    print!("{}", startup::drift_text(loaded.drift()));
+                }
+            }
+            Ok(ExitCode::from(code as u8))
         }
         Some(Command::Demo) => {
             if !stub_available() {
@@ -346,6 +370,23 @@ fn dashboard(
     for text in notices {
         state.notice(text);
     }
+    // The static port-plan check, as alerts; the demo may have been moved to free ports.
+    let moved_by = if demo {
+        cli.plan
+            .load(Source::demo, 0)
+            .ok()
+            .and_then(|base| {
+                Some(i32::from(plan.targets.first()?.port) - i32::from(base.targets.first()?.port))
+            })
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    state.plan_check_alerts(&check_plan(
+        &plan,
+        cli.plan.port_offset + moved_by,
+        read_ephemeral_range().ok(),
+    ));
     state.ui.utc = cli.ui.utc;
     if demo && !metrics::demo_nats::runs_nats_server(&plan) {
         state.metrics_ui.nats_hint = Some(metrics::demo_nats::MISSING_HINT.into());
@@ -392,6 +433,7 @@ fn dashboard(
     app.exit_after_first_frame = cli.ui.exit_after_first_frame;
     app.debug_fail_after = cli.ui.debug_fail_after;
     app.prometheus = prometheus;
+    app.port_scan_interval = cli.ui.port_scan_interval;
     if demo {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);

@@ -77,6 +77,12 @@ pub enum Update {
     Docker(Box<crate::collect::docker::DockerFact>),
     /// CPU and memory of the supervised process groups, from /proc.
     ProcUsage(crate::collect::proc_usage::ProcUsageSampled),
+    /// The port scanner read every listening socket and its holders (sent when they changed,
+    /// and after a scan asked for with [`Command::ScanPortsNow`]).
+    PortsScanned {
+        scan: Box<crate::collect::port_scan::PortScan>,
+        at: Instant,
+    },
 }
 
 /// How bad an alert is.
@@ -136,4 +142,13 @@ pub enum Command {
     ProbeSoon { target: TargetId },
     /// Work for the Docker worker (start, stop, restart a container; compose up).
     Docker(crate::collect::docker::DockerCommand),
+    /// Scan the ports now instead of at the next tick (a service exited early).
+    ScanPortsNow,
+    /// Send `signal` to `pid`, if it is still the process that started at `start_ticks` (a
+    /// port's holder, stopped from the ports panel after a confirmation).
+    SignalHolder {
+        pid: u32,
+        start_ticks: u64,
+        signal: i32,
+    },
 }

@@ -3,6 +3,7 @@
 //! HTTP/gRPC pair for a new service (`ports --next`). Pure over a [`Plan`]; the ephemeral range
 //! is read by [`read_ephemeral_range`]. Renderings of `ports` itself are in [`report`].
 
+pub mod command;
 pub mod report;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -12,10 +12,11 @@ mod tcp;
 mod watch;
 
 pub mod docker;
-pub mod live_metrics;
 pub mod docker_task;
+pub mod live_metrics;
 pub mod nats;
 pub mod port_scan;
+pub mod ports_task;
 pub mod proc_usage;
 pub mod prometheus_api;
 pub mod scrape;

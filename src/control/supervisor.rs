@@ -127,6 +127,8 @@ impl Supervisor {
             Command::ProbeSoon { .. } => {}
             // The loop hands these to the Docker worker.
             Command::Docker(_) => {}
+            // The port scanner and its holders are the loop's too (see `collect::ports_task`).
+            Command::ScanPortsNow | Command::SignalHolder { .. } => {}
             Command::FindPortOwner { entry, port } => {
                 self.owner_queue.insert((entry, port));
                 self.look_up_owners();

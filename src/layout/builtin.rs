@@ -6,10 +6,11 @@ use super::{Layout, parse_layout};
 use crate::manifest::{ManifestError, Source};
 
 /// The built-in layouts as (name, text), in the order `builtin_layouts` returns them.
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 6] = [
     ("default", include_str!("../../layouts/default.toml")),
     ("compact", include_str!("../../layouts/compact.toml")),
     ("focus", include_str!("../../layouts/focus.toml")),
+    ("ports", include_str!("../../layouts/ports.toml")),
     ("metrics", include_str!("../../layouts/metrics.toml")),
     ("explorer", include_str!("../../layouts/explorer.toml")),
 ];
@@ -22,12 +23,12 @@ pub(super) fn builtin_source(name: &str, text: &str) -> Source {
     }
 }
 
-/// Names of the built-in layouts: default, compact, focus.
+/// Names of the built-in layouts: default, compact, focus, ports.
 pub fn builtin_names() -> impl Iterator<Item = &'static str> {
     BUILTIN.iter().map(|(name, _)| *name)
 }
 
-/// The built-in layouts in a fixed order: default, compact, focus.
+/// The built-in layouts in a fixed order: default, compact, focus, ports.
 pub fn builtin_layouts() -> Vec<Layout> {
     BUILTIN
         .iter()

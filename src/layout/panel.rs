@@ -26,6 +26,8 @@ pub enum PanelKind {
     Explorer,
     /// The NATS server's monitoring figures and its busiest connections.
     Nats,
+    /// Every planned port with its state and holder.
+    Ports,
 }
 
 impl PanelKind {
@@ -41,6 +43,7 @@ impl PanelKind {
             PanelKind::Metrics => "metrics",
             PanelKind::Explorer => "explorer",
             PanelKind::Nats => "nats",
+            PanelKind::Ports => "ports",
         }
     }
 
@@ -56,6 +59,7 @@ impl PanelKind {
             PanelKind::Metrics => "Metrics",
             PanelKind::Explorer => "Explorer",
             PanelKind::Nats => "NATS",
+            PanelKind::Ports => "Ports",
         }
     }
 }

@@ -31,7 +31,9 @@ fn every_shipped_layout_parses_under_its_file_name() {
     let names: Vec<&str> = layouts.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(
         names,
-        ["default", "compact", "focus", "metrics", "explorer"]
+        [
+            "default", "compact", "focus", "ports", "metrics", "explorer"
+        ]
     );
     assert_eq!(builtin_names().collect::<Vec<_>>(), names);
     for layout in &layouts {

@@ -13,6 +13,7 @@ pub mod rows;
 pub mod target;
 pub mod ui;
 mod wire_docker;
+pub mod wire_ports;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -71,8 +72,6 @@ pub struct State {
     pub self_usage: Option<(f64, u64)>,
     /// Supervision of each entry, by entry index.
     pub procs: Vec<Proc>,
-    /// By target: whether its port is shared with another entry (never proof that one runs).
-    shared_targets: Vec<bool>,
     /// The dashboard is stopping its children before it exits.
     pub shutdown: Option<Shutdown>,
     /// A start-all or stop-all in progress.
@@ -97,6 +96,10 @@ pub struct State {
     pub nats: nats::NatsState,
     /// Explorer filter and choice, NATS scrolling, hints.
     pub metrics_ui: live_metrics::MetricsUi,
+    /// Every listening socket and its holder, joined with the plan (the port scanner's facts).
+    pub ports: ports::PortsState,
+    /// The port scanner's wiring: adopted holders, confirmations, conflict alerts.
+    pub port_wiring: wire_ports::PortWiring,
 }
 
 impl State {
@@ -119,11 +122,11 @@ impl State {
         log_capacity: usize,
     ) -> Self {
         let targets = vec![TargetStatus::default(); plan.targets.len()];
-        let shared_targets = procs::shared_targets(&plan);
         let plan_len = plan.entries.len();
         let metrics = metrics::MetricsState::new(&plan, metrics::MetricsConfig::default());
         let metrics_ui = live_metrics::MetricsUi::for_plan(&plan);
         let wanted_containers = crate::collect::docker::wanted_from_plan(&plan);
+        let port_state = ports::PortsState::new(Arc::clone(&plan));
         let mut state = State {
             plan,
             targets,
@@ -135,7 +138,6 @@ impl State {
             probe_interval,
             self_usage: None,
             procs: vec![Proc::default(); plan_len],
-            shared_targets,
             shutdown: None,
             bulk: Bulk::None,
             logs: LogStore::new(plan_len, log_capacity),
@@ -148,6 +150,8 @@ impl State {
             metrics,
             nats: nats::NatsState::default(),
             metrics_ui,
+            ports: port_state,
+            port_wiring: wire_ports::PortWiring::new(),
         };
         state.ui.selected = state
             .rows(PanelKind::Services)
@@ -270,6 +274,7 @@ impl State {
     /// Apply a fact; returns whether anything visible changed.
     pub fn apply(&mut self, update: Update) -> bool {
         let changed = self.apply_fact(update);
+        let changed = self.sync_ports() || changed;
         let now = self.now;
         let before = self.pending.len();
         self.advance(now);
@@ -381,6 +386,7 @@ impl State {
                 self.alert(now, severity, text);
                 true
             }
+            Update::PortsScanned { scan, at } => self.ports_scanned(*scan, at),
             Update::PortOwnerFound { entry, port, owner } => {
                 let now = self.now;
                 self.port_owner_found(entry, port, owner, now);
@@ -403,9 +409,10 @@ impl State {
         }
         match (self.ui.mode, action) {
             (_, Action::Resize { width, height }) => self.resized(width, height),
-            (Mode::Filter | Mode::ConfirmStopAll | Mode::Normal, Action::Quit) => {
-                self.ui.quit = true
-            }
+            (
+                Mode::Filter | Mode::ConfirmStopAll | Mode::ConfirmHolder | Mode::Normal,
+                Action::Quit,
+            ) => self.ui.quit = true,
             (Mode::Help, Action::Help | Action::Back | Action::Quit) => self.ui.mode = Mode::Normal,
             (Mode::Help, _) => {}
             (Mode::Filter, Action::FilterChar(c)) if self.ui.focus == PanelKind::Logs => {
@@ -447,6 +454,8 @@ impl State {
             (Mode::ConfirmCompose, action) => {
                 self.compose_answered(action == Action::Confirm(true))
             }
+            (Mode::ConfirmHolder, Action::Confirm(yes)) => self.confirm_holder(yes),
+            (Mode::ConfirmHolder, _) => self.confirm_holder(false),
             (Mode::Normal, action) => self.handle_normal(action),
         }
         self.keep_visible();
@@ -469,7 +478,24 @@ impl State {
                 _ => {}
             }
         }
+        if self.ui.focus == PanelKind::Ports {
+            match action {
+                Action::Up => return self.move_port_selection(-1),
+                Action::Down => return self.move_port_selection(1),
+                Action::PageUp => return self.move_port_selection(-10),
+                Action::PageDown => return self.move_port_selection(10),
+                Action::Top => return self.move_port_selection(isize::MIN / 2),
+                Action::Bottom => return self.move_port_selection(isize::MAX / 2),
+                Action::Stop => return self.ask_stop_holder(),
+                Action::Adopt => return self.ask_adopt_holder(),
+                _ => {}
+            }
+        }
         match action {
+            Action::Ports => self.show_ports(),
+            Action::AcknowledgeConflicts => {
+                self.acknowledge_conflicts();
+            }
             Action::MergedLogs => self.toggle_merged(),
             Action::ToggleUtc => self.ui.utc = !self.ui.utc,
             Action::Quit => self.ui.quit = true,

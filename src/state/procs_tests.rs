@@ -6,6 +6,7 @@ use super::procs::{BACKOFF_CAP, Lifecycle, backoff, bind_failure_port};
 use super::tests::{checked, demo_state};
 use super::*;
 use crate::message::{ExitReason, LogLine, PortOwner, Stream};
+use crate::state::ports::tests::{ScanBuilder, owner};
 
 fn id(s: &State, name: &str) -> EntryId {
     s.plan.entry_named(name).unwrap()
@@ -376,43 +377,54 @@ fn stop_all_asks_first_and_stops_dependents_first() {
 }
 
 #[test]
-fn a_port_answering_before_we_start_anything_is_external() {
+fn a_port_held_before_we_start_anything_is_external_from_the_scan_not_the_probe() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
-    checked(&mut s, "auth-service", "http", ProbeState::Up, t0);
     let auth = id(&s, "auth-service");
-    assert!(matches!(
-        s.procs[auth.0].lifecycle,
-        Lifecycle::External { owner: None }
-    ));
-    let cmds = s.take_commands();
-    assert!(matches!(cmds[..], [Command::FindPortOwner { entry, port: 8001 }] if entry == auth));
+    // A probe that answers is no proof of who holds the port.
+    checked(&mut s, "auth-service", "http", ProbeState::Up, t0);
+    assert_eq!(s.procs[auth.0].lifecycle, Lifecycle::Stopped);
+    // The scanner sees a process we did not start on its own port.
+    let scan = ScanBuilder::default()
+        .on("0.0.0.0:8001", Some(owner(31337, "bin/auth-service", 1)))
+        .build();
+    s.apply(Update::PortsScanned {
+        scan: Box::new(scan),
+        at: t0,
+    });
     let owner = PortOwner {
         pid: 31337,
         command: "bin/auth-service".into(),
     };
-    s.apply(Update::PortOwnerFound {
-        entry: auth,
-        port: 8001,
-        owner: Some(owner.clone()),
-    });
     assert_eq!(
         s.procs[auth.0].lifecycle,
         Lifecycle::External { owner: Some(owner) }
     );
+    assert!(
+        !s.take_commands()
+            .iter()
+            .any(|c| matches!(c, Command::FindPortOwner { .. })),
+        "no one-port lookup: the scan named the holder"
+    );
     select(&mut s, "auth-service");
     assert!(s.handle(Action::Start).is_empty(), "no second copy");
+    let text = &s.alerts.back().unwrap().text;
     assert!(
-        s.alerts
-            .back()
-            .unwrap()
-            .text
-            .contains("already runs outside anychat-top: pid 31337 (bin/auth-service)")
+        text.contains("auth-service not started: its http port 8001 is held by")
+            && text.contains("bin/auth-service (pid 31337, user root)"),
+        "{text}"
     );
+    // The holder went away: stopped, and startable again.
+    s.apply(Update::PortsScanned {
+        scan: Box::new(ScanBuilder::default().build()),
+        at: t0,
+    });
+    assert_eq!(s.procs[auth.0].lifecycle, Lifecycle::Stopped);
+    assert_eq!(started(&s.handle(Action::Start)), [auth]);
 }
 
 #[test]
-fn bind_failure_is_recognised_and_its_owner_looked_up() {
+fn an_early_exit_names_the_holder_of_its_port_from_the_next_scan() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
     select(&mut s, "group-service");
@@ -421,6 +433,64 @@ fn bind_failure_is_recognised_and_its_owner_looked_up() {
     s.apply(Update::ProcessStarted {
         entry: group,
         pid: 55,
+        at: t0,
+    });
+    s.apply(Update::LogLines {
+        entry: group,
+        lines: vec![LogLine {
+            stream: Stream::Stderr,
+            text: "OSError: [Errno 98] Address already in use".into(),
+            truncated: false,
+        }],
+        dropped: 0,
+    });
+    s.apply(Update::ProcessExited {
+        entry: group,
+        pid: 55,
+        exit: ExitReason::Code(1),
+        at: t0 + Duration::from_millis(300),
+    });
+    // No scan knew a holder yet: one is asked for now.
+    let cmds = s.take_commands();
+    assert!(
+        cmds.iter().any(|c| matches!(c, Command::ScanPortsNow)),
+        "{cmds:?}"
+    );
+    let scan = ScanBuilder::default()
+        .on("127.0.0.1:8004", Some(owner(9, "nc -l 8004", 1)))
+        .build();
+    s.apply(Update::PortsScanned {
+        scan: Box::new(scan),
+        at: t0 + Duration::from_millis(400),
+    });
+    let texts: Vec<&str> = s.alerts.iter().map(|a| a.text.as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t.contains(
+            "group-service exited early: its port 8004 is held by nc -l 8004 (pid 9, user root)"
+        )),
+        "{texts:#?}"
+    );
+}
+
+#[test]
+fn a_go_bind_failure_names_the_holder_the_scan_already_knows() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    let group = id(&s, "group-service");
+    // 2112-style: a holder the start check does not look at (its metrics port here is its
+    // own, so start first, then the holder appears, then the service dies).
+    select(&mut s, "group-service");
+    s.handle(Action::Start);
+    s.apply(Update::ProcessStarted {
+        entry: group,
+        pid: 55,
+        at: t0,
+    });
+    let scan = ScanBuilder::default()
+        .on("127.0.0.1:8004", Some(owner(9, "nc -l 8004", 1)))
+        .build();
+    s.apply(Update::PortsScanned {
+        scan: Box::new(scan),
         at: t0,
     });
     s.apply(Update::LogLines {
@@ -436,29 +506,20 @@ fn bind_failure_is_recognised_and_its_owner_looked_up() {
         entry: group,
         pid: 55,
         exit: ExitReason::Code(1),
-        at: t0,
+        at: t0 + Duration::from_secs(1),
     });
     assert_eq!(s.procs[group.0].bind_failure, Some(8004));
-    let cmds = s.take_commands();
+    let exit = s
+        .alerts
+        .iter()
+        .find(|a| a.text.starts_with("group-service exited"))
+        .expect("exit alert");
     assert!(
-        cmds.iter()
-            .any(|c| matches!(c, Command::FindPortOwner { port: 8004, .. })),
-        "{cmds:?}"
-    );
-    s.apply(Update::PortOwnerFound {
-        entry: group,
-        port: 8004,
-        owner: Some(PortOwner {
-            pid: 9,
-            command: "nc -l 8004".into(),
-        }),
-    });
-    assert!(
-        s.alerts
-            .back()
-            .unwrap()
-            .text
-            .contains("cannot bind port 8004: held by pid 9 (nc -l 8004)")
+        exit.text.contains(
+            "port 8004 is already in use; port 8004 is held by nc -l 8004 (pid 9, user root)"
+        ),
+        "{}",
+        exit.text
     );
 }
 
@@ -579,25 +640,41 @@ fn the_shared_metrics_port_answering_marks_no_service_as_running_elsewhere() {
 }
 
 #[test]
-fn a_port_of_its_own_answering_marks_a_service_external_and_asks_about_that_port() {
+fn a_port_of_its_own_held_marks_a_service_external_but_the_shared_metrics_port_does_not() {
     let t0 = Instant::now();
     let mut s = anychat_state(t0);
     let auth = id(&s, "auth-service");
-    checked(&mut s, "auth-service", "metrics", ProbeState::Up, t0);
-    checked(&mut s, "auth-service", "http", ProbeState::Down, t0);
-    checked(&mut s, "auth-service", "grpc", ProbeState::Up, t0);
-    assert!(matches!(
+    let scan = |with_grpc: bool| {
+        let mut b = ScanBuilder::default().on(
+            "0.0.0.0:22112",
+            Some(owner(700, "python3 -m http.server 22112", 1)),
+        );
+        if with_grpc {
+            b = b.on("[::]:29001", Some(owner(701, "bin/auth-service", 1)));
+        }
+        Box::new(b.build())
+    };
+    s.apply(Update::PortsScanned {
+        scan: scan(false),
+        at: t0,
+    });
+    assert_eq!(
         s.procs[auth.0].lifecycle,
-        Lifecycle::External { .. }
-    ));
-    let cmds = s.take_commands();
-    assert!(
-        cmds.iter()
-            .any(|c| matches!(c, Command::FindPortOwner { entry, port: 29001 } if *entry == auth)),
-        "the lookup asks about the gRPC port that answered: {cmds:?}"
+        Lifecycle::Stopped,
+        "2112 is everyone's"
     );
-    // Its own ports down again: stopped, even though the shared metrics port still answers.
-    checked(&mut s, "auth-service", "grpc", ProbeState::Down, t0);
-    checked(&mut s, "auth-service", "metrics", ProbeState::Up, t0);
+    s.apply(Update::PortsScanned {
+        scan: scan(true),
+        at: t0,
+    });
+    assert!(matches!(
+        &s.procs[auth.0].lifecycle,
+        Lifecycle::External { owner: Some(o) } if o.pid == 701
+    ));
+    // Its own port free again: stopped, though the shared metrics port is still held.
+    s.apply(Update::PortsScanned {
+        scan: scan(false),
+        at: t0,
+    });
     assert_eq!(s.procs[auth.0].lifecycle, Lifecycle::Stopped);
 }

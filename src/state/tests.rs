@@ -311,7 +311,7 @@ fn small_terminal_scrolls_to_keep_the_selection_visible() {
 #[test]
 fn cycling_layouts_wraps_and_detail_switches_to_a_layout_with_one() {
     let mut s = demo_state(Instant::now());
-    let names: Vec<String> = (0..5)
+    let names: Vec<String> = (0..6)
         .map(|_| {
             s.handle(Action::CycleLayout);
             s.layout().name.clone()
@@ -319,7 +319,9 @@ fn cycling_layouts_wraps_and_detail_switches_to_a_layout_with_one() {
         .collect();
     assert_eq!(
         names,
-        ["compact", "focus", "metrics", "explorer", "default"]
+        [
+            "compact", "focus", "ports", "metrics", "explorer", "default"
+        ]
     );
     s.handle(Action::CycleLayout);
     assert_eq!(s.layout().name, "compact");

@@ -24,6 +24,8 @@ pub enum Mode {
     ConfirmStopAll,
     /// Waiting for y/n before creating a missing container with compose.
     ConfirmCompose,
+    /// Waiting for y/n before stopping or adopting a port's holder (ports panel).
+    ConfirmHolder,
 }
 
 /// Scroll position and selected row of one panel (a table, a list).
@@ -145,6 +147,7 @@ impl State {
             .filter(|(k, _)| {
                 table_kind(*k).is_some()
                     || *k == PanelKind::Logs
+                    || *k == PanelKind::Ports
                     || super::live_metrics::is_metrics_panel(*k)
             })
             .collect()

@@ -108,6 +108,14 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
             PanelKind::Detail => (&DetailPanel { state, theme }).render_to(area, buf),
             PanelKind::Alerts => (&AlertsPanel { state, theme }).render_to(area, buf),
             PanelKind::Status => (&StatusBar { state, theme }).render_to(area, buf),
+            PanelKind::Ports => (&panels::ports::PortsPanel {
+                ports: &state.ports,
+                selected: (state.ui.focus == PanelKind::Ports)
+                    .then(|| state.ui.panel(PanelKind::Ports).selected),
+                focused: state.ui.focus == PanelKind::Ports,
+                theme,
+            })
+                .render_to(area, buf),
             PanelKind::Logs => (&LogsPanel {
                 store: &state.logs,
                 plan: &state.plan,

@@ -76,6 +76,13 @@ impl State {
                 while let Some(entry) = queue.pop_front() {
                     let deps = self.plan.entries[entry.0].depends_on.clone();
                     match deps.iter().find(|d| !self.is_ready(**d)) {
+                        // The chain stops at a start refused for a held port, with its reason.
+                        None if !self.procs[entry.0].lifecycle.is_live()
+                            && let Some(why) = self.start_refusal(entry) =>
+                        {
+                            self.alert(now, Severity::Error, format!("start-all stopped: {why}"));
+                            return;
+                        }
                         None => self.start(entry, now),
                         Some(&dep) => {
                             let since = match waiting {

@@ -114,7 +114,11 @@ impl State {
         let mut text = format!("{name} exited ({how})");
         if let Some(port) = bind {
             text.push_str(&format!(": port {port} is already in use"));
-            self.queue(Command::FindPortOwner { entry, port });
+        }
+        if failed {
+            // Whatever the error said: who holds its ports now (from the port scanner).
+            let note = self.exit_holders_note(entry, uptime, bind.is_some(), at);
+            text.push_str(&note);
         }
         if restart {
             text.push_str(&format!(

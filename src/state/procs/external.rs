@@ -6,6 +6,7 @@ use std::time::Instant;
 use super::Lifecycle;
 use crate::health::ProbeState;
 use crate::message::{Command, PortOwner};
+
 use crate::plan::{EntryId, TargetId};
 use crate::state::{Severity, State};
 
@@ -18,40 +19,20 @@ impl State {
         state: ProbeState,
         at: Instant,
     ) {
-        // Only a port of this entry alone says that this entry runs: the real plan gives every
-        // service the metrics port 2112, and whoever holds it is one of them at most.
-        let own_port = !self.shared_targets[target.0];
-        let port = self.plan.targets[target.0].port;
-        let answering = state != ProbeState::Down && state != ProbeState::Pending;
-        let own_ports_down = self.plan.entries[entry.0]
-            .targets
-            .iter()
-            .filter(|t| !self.shared_targets[t.0])
-            .all(|t| self.targets[t.0].state == ProbeState::Down);
         let ready = self.is_ready(entry);
-        let startable = !self.plan.entries[entry.0].command.is_empty();
         let p = &mut self.procs[entry.0];
         let mut probe_soon = false;
-        match &p.lifecycle {
-            Lifecycle::Starting { since } => {
-                let timeout = self.plan.entries[entry.0].ready_timeout;
-                if ready || at.saturating_duration_since(*since) >= timeout {
-                    p.lifecycle = Lifecycle::Running {
-                        since: p.started_at.unwrap_or(at),
-                    };
-                } else if !state.is_up() {
-                    probe_soon = true;
-                }
+        // "Running, not supervised" is the port scanner's to decide (see `state::wire_ports`):
+        // a probe that answers is never proof of who holds the port.
+        if let Lifecycle::Starting { since } = &p.lifecycle {
+            let timeout = self.plan.entries[entry.0].ready_timeout;
+            if ready || at.saturating_duration_since(*since) >= timeout {
+                p.lifecycle = Lifecycle::Running {
+                    since: p.started_at.unwrap_or(at),
+                };
+            } else if !state.is_up() {
+                probe_soon = true;
             }
-            Lifecycle::Stopped if startable && own_port && answering => {
-                p.lifecycle = Lifecycle::External { owner: None };
-                self.queue(Command::FindPortOwner { entry, port });
-            }
-            Lifecycle::External { .. } if own_ports_down => {
-                p.lifecycle = Lifecycle::Stopped;
-                p.port_owner = None;
-            }
-            _ => {}
         }
         if probe_soon {
             self.queue(Command::ProbeSoon { target });
@@ -82,20 +63,4 @@ impl State {
             );
         }
     }
-}
-
-/// For each target of `plan`: whether another entry has a target on the same host and port
-/// (the plan's shared metrics port). Such a port never tells which entry runs.
-pub(in crate::state) fn shared_targets(plan: &crate::plan::Plan) -> Vec<bool> {
-    let mut users: std::collections::HashMap<(&str, u16), Vec<EntryId>> = Default::default();
-    for t in &plan.targets {
-        let entries = users.entry((t.host.as_str(), t.port)).or_default();
-        if !entries.contains(&t.entry) {
-            entries.push(t.entry);
-        }
-    }
-    plan.targets
-        .iter()
-        .map(|t| users[&(t.host.as_str(), t.port)].len() > 1)
-        .collect()
 }

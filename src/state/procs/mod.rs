@@ -8,7 +8,6 @@ mod external;
 
 pub use bulk::Bulk;
 pub use exits::bind_failure_port;
-pub(super) use external::shared_targets;
 
 use std::time::{Duration, Instant};
 
@@ -153,17 +152,8 @@ impl State {
         if p.lifecycle.is_live() {
             return;
         }
-        if let Lifecycle::External { owner } = &p.lifecycle {
-            let who = owner.as_ref().map_or("another process".to_string(), |o| {
-                format!("pid {} ({})", o.pid, o.command)
-            });
-            self.alert(
-                now,
-                Severity::Warning,
-                format!(
-                    "{name} already runs outside anychat-top: {who}; not starting a second copy"
-                ),
-            );
+        // A port of its own held by someone else (the scanner says who): refused, named.
+        if self.refuse_start(entry, now) {
             return;
         }
         let p = &mut self.procs[entry.0];

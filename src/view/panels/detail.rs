@@ -160,6 +160,12 @@ fn process_lines(s: &State, id: crate::plan::EntryId, t: Theme, lines: &mut Vec<
         head.push(Span::raw(format!(" · {} restarts", p.restarts)));
     }
     lines.push(Line::from(head));
+    if let Some(taken) = s.taken(id) {
+        lines.push(Line::from(Span::styled(
+            format!("✗ taken: port {} is held by {}", taken.port, taken.holder),
+            t.state(crate::health::ProbeState::Down),
+        )));
+    }
     if let Some((exit, at)) = p.last_exit {
         let mut why = vec![
             Span::styled("last exit ", t.dim()),

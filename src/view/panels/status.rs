@@ -87,7 +87,26 @@ impl Widget for &StatusBar<'_> {
                     t.severity(Severity::Warning),
                 ),
             ]),
+            Mode::ConfirmHolder => {
+                if let Some(action) = &s.port_wiring.confirm {
+                    let question = action.question(|e| s.plan.entries[e.0].name.clone());
+                    segments.push(vec![
+                        sep(),
+                        Span::styled(format!("{question} "), t.severity(Severity::Warning)),
+                    ]);
+                }
+            }
             _ => {}
+        }
+        let conflicts = s.unacknowledged_conflicts();
+        if conflicts > 0 {
+            segments.push(vec![
+                sep(),
+                Span::styled(
+                    format!("! {conflicts} port conflicts (A: seen) "),
+                    t.severity(Severity::Warning),
+                ),
+            ]);
         }
         if s.live_panels_shown() || s.metrics.prometheus.is_some() {
             let (sev, words) = s.metrics.source_words(s.now);

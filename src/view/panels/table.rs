@@ -248,6 +248,15 @@ impl TablePanel<'_> {
                     w,
                 )
             }
+            // A port of its own held by a process that does not answer: taken, by whom.
+            Col::Proc if let Some(taken) = s.taken(entry) => {
+                let texts = taken.cell_texts();
+                let text = texts
+                    .iter()
+                    .find(|t| t.chars().count() <= w)
+                    .unwrap_or(&texts[texts.len() - 1]);
+                whole(text.clone(), self.theme.state(ProbeState::Down), w)
+            }
             Col::Proc => {
                 let p = &s.procs[entry.0];
                 let style = match p.lifecycle {
