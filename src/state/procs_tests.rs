@@ -678,3 +678,107 @@ fn a_port_of_its_own_held_marks_a_service_external_but_the_shared_metrics_port_d
     });
     assert_eq!(s.procs[auth.0].lifecycle, Lifecycle::Stopped);
 }
+
+/// The built-in plan with its infra already up outside anychat-top (`mage docker:up`, or a
+/// local PostgreSQL): `S` leaves the infra alone and starts the services; a squatter that does
+/// not answer on an infra port stops the chain, naming it.
+#[test]
+fn start_all_skips_infra_running_elsewhere_and_stops_at_a_silent_squatter() {
+    let t0 = Instant::now();
+    let infra: Vec<(EntryId, Vec<(String, u16)>)> = {
+        let s = anychat_state(t0);
+        s.plan
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == crate::plan::EntryKind::Infra)
+            .map(|(i, e)| {
+                let ports = e
+                    .targets
+                    .iter()
+                    .map(|t| {
+                        let t = &s.plan.targets[t.0];
+                        (t.label.clone(), t.port)
+                    })
+                    .collect();
+                (EntryId(i), ports)
+            })
+            .collect()
+    };
+    assert!(infra.len() >= 5, "{infra:?}");
+    let scan = |infra: &[(EntryId, Vec<(String, u16)>)]| {
+        let mut b = ScanBuilder::default();
+        for (k, (_, ports)) in infra.iter().enumerate() {
+            for (_, port) in ports {
+                let pid = 40000 + k as u32;
+                b = b.on(
+                    &format!("0.0.0.0:{port}"),
+                    Some(owner(pid, "docker-proxy-like", 1)),
+                );
+            }
+        }
+        b.build()
+    };
+    let answering = |s: &mut State| {
+        for (entry, ports) in &infra {
+            let name = s.plan.entries[entry.0].name.clone();
+            for (label, _) in ports {
+                checked(s, &name, label, ProbeState::Up, t0);
+            }
+        }
+    };
+
+    let mut s = anychat_state(t0);
+    s.apply(Update::PortsScanned {
+        scan: Box::new(scan(&infra)),
+        at: t0,
+    });
+    answering(&mut s);
+    s.take_commands();
+    let started: Vec<String> = s
+        .handle(Action::StartAll)
+        .iter()
+        .filter_map(|c| match c {
+            Command::Start { entry } => Some(s.plan.entries[entry.0].name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        started.iter().any(|n| n == "user-service"),
+        "services that need only the infra start: {started:?} {:?}",
+        s.alerts.iter().map(|a| &a.text).collect::<Vec<_>>()
+    );
+    assert!(
+        !started
+            .iter()
+            .any(|n| infra.iter().any(|(e, _)| s.plan.entries[e.0].name == *n)),
+        "no infra started a second time: {started:?}"
+    );
+    assert!(
+        !s.alerts
+            .iter()
+            .any(|a| a.text.contains("start-all stopped")),
+        "{:?}",
+        s.alerts.iter().map(|a| &a.text).collect::<Vec<_>>()
+    );
+
+    // The same holders, but nothing answers: the first infra entry's start is refused and the
+    // chain stops there with the holder named.
+    let mut s = anychat_state(t0);
+    s.apply(Update::PortsScanned {
+        scan: Box::new(scan(&infra)),
+        at: t0,
+    });
+    s.take_commands();
+    assert!(
+        !s.handle(Action::StartAll)
+            .iter()
+            .any(|c| matches!(c, Command::Start { .. })),
+        "nothing started"
+    );
+    let text = &s.alerts.back().unwrap().text;
+    assert!(
+        text.contains("start-all stopped") && text.contains("docker-proxy-like"),
+        "{text}"
+    );
+}

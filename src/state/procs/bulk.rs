@@ -76,6 +76,12 @@ impl State {
                 while let Some(entry) = queue.pop_front() {
                     let deps = self.plan.entries[entry.0].depends_on.clone();
                     match deps.iter().find(|d| !self.is_ready(**d)) {
+                        // Already running elsewhere and answering (infra from `mage docker:up`,
+                        // a service from another terminal): nothing to start, its dependents
+                        // may go on.
+                        None if !self.procs[entry.0].lifecycle.is_live()
+                            && self.is_ready(entry)
+                            && self.start_refusal(entry).is_some() => {}
                         // The chain stops at a start refused for a held port, with its reason.
                         None if !self.procs[entry.0].lifecycle.is_live()
                             && let Some(why) = self.start_refusal(entry) =>
