@@ -574,4 +574,4 @@ impl State {
 pub(crate) mod tests;
 
 #[cfg(test)]
-mod procs_tests;
+pub(crate) mod procs_tests;

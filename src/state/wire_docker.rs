@@ -155,7 +155,7 @@ impl State {
         self.container_act(entry, ContainerAction::Stop { timeout }, now);
     }
 
-    fn container_live(&self, entry: EntryId) -> bool {
+    pub(super) fn container_live(&self, entry: EntryId) -> bool {
         matches!(self.container_state(entry), Some(Some((s, _))) if s.is_live())
     }
 

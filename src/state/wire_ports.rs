@@ -201,6 +201,16 @@ impl State {
         changed
     }
 
+    /// A container entry whose container does not run while a port of its own is held by
+    /// another process (the infra runs some other way: a local server, another project's
+    /// container): that holder.
+    pub fn held_elsewhere(&self, entry: EntryId) -> Option<Holder> {
+        if !self.plan.entries[entry.0].is_container() || self.container_live(entry) {
+            return None;
+        }
+        self.ports.start_blocker(entry)
+    }
+
     /// Why `entry` may not start now (a port of its own held by someone else, named), if so.
     pub fn start_refusal(&self, entry: EntryId) -> Option<String> {
         let name = &self.plan.entries[entry.0].name;

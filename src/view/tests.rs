@@ -292,3 +292,32 @@ fn states_read_without_colour_and_no_color_drops_colours() {
         .count();
     assert_eq!(coloured_cells, 0, "NO_COLOR leaves no colour");
 }
+
+/// On the built-in plan, PostgreSQL runs outside Docker (no container, a process holds its
+/// port and answers): its row names the holder instead of saying only "missing".
+#[test]
+fn a_container_entry_served_by_another_process_names_it() {
+    let t0 = Instant::now();
+    let mut s = crate::state::procs_tests::anychat_state(t0);
+    let postgres = s.plan.entry_named("postgres").unwrap();
+    let port = s.plan.targets[s.plan.entries[postgres.0].targets[0].0].port;
+    s.apply(Update::PortsScanned {
+        scan: Box::new(
+            ScanBuilder::default()
+                .on(
+                    &format!("127.0.0.1:{port}"),
+                    Some(owner(4321, "postgres -D /var/lib/pg", 1)),
+                )
+                .build(),
+        ),
+        at: t0,
+    });
+    let shown = text(&screen(&mut s, (160, 48), false));
+    let row = shown
+        .lines()
+        .find(|l| l.contains("✓ postgres") || l.contains(" postgres "))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(row.contains("ext 4321"), "{row}\n{shown}");
+    let redis = shown.lines().find(|l| l.contains(" redis ")).unwrap();
+    assert!(!redis.contains("ext "), "{redis}");
+}

@@ -233,6 +233,11 @@ impl TablePanel<'_> {
             Col::Ports => self.ports_cell(entry, w),
             Col::Proc if e.is_remote() => whole(format!("@{}", e.host), self.theme.dim(), w),
             Col::Proc if e.not_startable.is_some() => words("not built", self.theme.dim(), w),
+            // Its container does not run, yet its port is served: by whom.
+            Col::Proc if let Some(h) = s.held_elsewhere(entry) => match h.pid() {
+                Some(pid) => whole(format!("ext {pid}"), self.theme.dim(), w),
+                None => words("held elsewhere", self.theme.dim(), w),
+            },
             Col::Proc if e.is_container() => {
                 super::container_rows::state_cell(s, entry, self.theme, w)
                     .unwrap_or_else(|| whole("-", self.theme.dim(), w))
