@@ -9,6 +9,7 @@ pub mod config;
 pub mod drift;
 pub mod go_main;
 pub mod infra;
+pub mod init;
 pub mod launch;
 pub mod merge;
 pub mod metrics;
