@@ -234,3 +234,68 @@ fn a_remote_entry_shows_its_host_is_probed_there_and_is_never_started() {
         s.contains("exit=0")
     });
 }
+
+#[test]
+fn start_all_brings_a_second_full_copy_up_beside_the_first() {
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let c = SyntheticCheckout::upstream();
+    c.bin_all_stubs();
+    let read = startup::read(c.root(), &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let offsets = (0..14).map(|k| 1000 + ((std::process::id() as i32 + 7 + k) % 14) * 1000);
+    let (offset, plan) = first_free_offset(offsets, |o| read.plan(o))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("a free offset");
+    let port = |entry: &str, label: &str| -> String {
+        let id = plan.entry_named(entry).expect("in the plan");
+        plan.entries[id.0]
+            .targets
+            .iter()
+            .map(|t| &plan.targets[t.0])
+            .find(|t| t.label == label)
+            .map(|t| t.port.to_string())
+            .unwrap_or_else(|| panic!("{entry} has no {label} port"))
+    };
+    // What the backends die without (and file-service's MinIO), played by stubs on the
+    // shifted ports.
+    let _infra = [
+        support::process::stub(&["--postgres-port", &port("postgres", "postgres")]),
+        support::process::stub(&["--redis-port", &port("redis", "redis")]),
+        support::process::stub(&[
+            "--tcp-port",
+            &port("nats", "client"),
+            "--http-port",
+            &port("nats", "monitor"),
+        ]),
+        support::process::stub(&[
+            "--http-port",
+            &port("minio", "api"),
+            "--http-port",
+            &port("minio", "console"),
+        ]),
+    ];
+    tmux.type_line(&format!(
+        "cd {} && {TOP} --port-offset {offset}; echo \"exit=$?\"",
+        c.root().display()
+    ));
+    tmux.wait_for("the infrastructure up", Duration::from_secs(15), |s| {
+        s.contains("✓ 4 up")
+    });
+    tmux.send(&["S"]);
+    let (screen, took) = tmux.wait_for("all 13 services up", Duration::from_secs(60), |s| {
+        s.contains("✓ 17 up")
+    });
+    println!("checkout at offset {offset}: S → 13 services up in {took:?}");
+    let running = screen
+        .lines()
+        .filter(|l| {
+            UPSTREAM
+                .iter()
+                .any(|(n, _, _)| l.contains(&format!("✓ {n} ")))
+        })
+        .filter(|l| l.contains("run "))
+        .count();
+    assert_eq!(running, 13, "{screen}");
+    quit_and_check_gone(&tmux, c.root());
+}
