@@ -1,5 +1,6 @@
 //! Entries anychat-top may not start or stop (remote hosts, services not built): the start,
-//! stop and restart keys say why instead of doing nothing.
+//! stop and restart keys say why instead of doing nothing. (Its tests also cover workers,
+//! entries without ports: running, and ready for their dependents, once their process is.)
 
 use std::time::Instant;
 
@@ -106,6 +107,41 @@ mod tests {
         assert_eq!(
             s.procs[0].lifecycle,
             crate::state::procs::Lifecycle::Running { since: at }
+        );
+    }
+
+    #[test]
+    fn start_all_goes_on_past_a_worker_once_it_runs() {
+        let mut s = state(
+            "[[service]]\nname = \"worker\"\ncommand = [\"sleep\", \"60\"]\n\n\
+             [[service]]\nname = \"api\"\ncommand = [\"bin/api\"]\nhttp_port = 18001\n\
+             depends_on = [\"worker\"]\n",
+        );
+        let worker = crate::plan::EntryId(0);
+        let sent = s.handle(Action::StartAll);
+        assert!(
+            matches!(sent[..], [Command::Start { entry }] if entry == worker),
+            "{sent:?}"
+        );
+        assert!(!s.is_ready(worker));
+        s.apply(crate::message::Update::ProcessStarted {
+            entry: worker,
+            pid: 42,
+            at: Instant::now(),
+        });
+        assert!(s.is_ready(worker));
+        // The next commands taken (here with a resize) start what waited for it.
+        let started: Vec<Command> = s
+            .handle(Action::Resize {
+                width: 80,
+                height: 24,
+            })
+            .into_iter()
+            .filter(|c| matches!(c, Command::Start { .. }))
+            .collect();
+        assert!(
+            matches!(started[..], [Command::Start { entry }] if entry == crate::plan::EntryId(1)),
+            "{started:?}"
         );
     }
 }
