@@ -20,6 +20,17 @@ pub struct Row<'a> {
     pub detail: &'a str,
 }
 
+impl Row<'_> {
+    /// `name/label`, and `@host` for a target on another machine.
+    fn target(&self) -> String {
+        if crate::plan::is_remote_host(self.host) {
+            format!("{}/{}@{}", self.name, self.label, self.host)
+        } else {
+            format!("{}/{}", self.name, self.label)
+        }
+    }
+}
+
 /// The whole report: the verdict and every target.
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
@@ -83,7 +94,7 @@ impl<'a> Report<'a> {
         let name_w = self
             .targets
             .iter()
-            .map(|r| r.name.len() + r.label.len() + 1)
+            .map(|r| r.target().len())
             .max()
             .unwrap_or(6)
             .max(6);
@@ -92,7 +103,7 @@ impl<'a> Report<'a> {
             "TARGET", "PORT", "PROBE", "STATE", "LATENCY"
         );
         for r in &self.targets {
-            let target = format!("{}/{}", r.name, r.label);
+            let target = r.target();
             let mark = if r.required { '*' } else { ' ' };
             out.push_str(&format!(
                 "{mark} {target:<name_w$}  {:>5}  {:<10}  {:<17}  {:>6.1} ms  {}\n",
