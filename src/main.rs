@@ -11,7 +11,7 @@ use ratatui::Viewport;
 use anychat_top::action::Action;
 use anychat_top::app::{App, Exit, Screen};
 use anychat_top::check::Report;
-use anychat_top::checkout::{self, startup};
+use anychat_top::checkout::{ReadOptions, startup};
 use anychat_top::cli::{Cli, Command};
 use anychat_top::collect::trouble;
 use anychat_top::collect::{ProbeConfig, sweep_plan};
@@ -48,7 +48,7 @@ fn main() -> color_eyre::Result<ExitCode> {
             let results = runtime.block_on(sweep_plan(plan, &cfg));
             let report = Report::new(plan, &results);
             if json {
-                println!("{}", startup::with_drift(report.to_json(), &loaded));
+                println!("{}", with_drift(report.to_json(), &loaded));
             } else {
                 print!("{}", report.to_table());
                 print!("{}", startup::drift_text(loaded.drift()));
@@ -71,26 +71,97 @@ fn main() -> color_eyre::Result<ExitCode> {
             if let Some(text) = &moved {
                 eprintln!("anychat-top: {text}");
             }
-            dashboard(&cli, plan, true, moved)
+            dashboard(&cli, plan, true, moved.into_iter().collect())
         }
-        Some(Command::Init { ref output }) => Ok(ExitCode::from(checkout::init::init(
-            cli.plan.root.as_deref(),
-            output.as_deref(),
-        ))),
+        Some(Command::Init { ref output }) => init(&cli, output.as_deref()),
         None => {
             let loaded = match load_plan(&cli) {
                 Ok(loaded) => loaded,
                 Err(e) => return bad(e),
             };
             let alerts = loaded.alerts();
-            dashboard_with(&cli, loaded.plan, false, alerts)
+            dashboard(&cli, loaded.plan, false, alerts)
         }
     }
 }
 
-/// The plan of `check` and the dashboard: `--config`, else the checkout, else the built-in plan.
+/// The plan of `check` and the dashboard: `--config`, else the checkout (`--root` or found
+/// from the current directory), else the built-in plan.
 fn load_plan(cli: &Cli) -> Result<startup::Loaded, ManifestError> {
-    startup::load_here(&cli.plan)
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    startup::load(&cli.plan, &cwd, &ReadOptions::from_process())
+}
+
+/// `check --json` with the checkout's drift and notes added as `"drift": [...]`, `"notes": [...]`.
+fn with_drift(report: String, loaded: &startup::Loaded) -> String {
+    match serde_json::from_str::<serde_json::Value>(&report) {
+        Ok(serde_json::Value::Object(mut obj)) => {
+            obj.insert("drift".into(), startup::drift_json(loaded.drift()));
+            obj.insert("notes".into(), loaded.notes().into());
+            serde_json::to_string_pretty(&obj).unwrap_or(report)
+        }
+        _ => report,
+    }
+}
+
+/// `anychat-top init [-o FILE]`: the manifest read from the checkout, to stdout or a new file.
+fn init(cli: &Cli, output: Option<&std::path::Path>) -> color_eyre::Result<ExitCode> {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let Some(root) = startup::discover(cli.plan.root.as_deref(), &cwd) else {
+        let why = match &cli.plan.root {
+            Some(root) => format!(
+                "{} is not an AnyChat checkout (it needs cmd/ and go.mod or configs/)",
+                root.display()
+            ),
+            None => format!(
+                "no AnyChat checkout in {} or its parents; name one with --root DIR",
+                cwd.display()
+            ),
+        };
+        eprintln!("anychat-top: {why}");
+        return Ok(ExitCode::from(2));
+    };
+    let checkout = match startup::read(&root, &ReadOptions::from_process()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("anychat-top: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    eprint!("{}", startup::notes_text(&checkout.notes));
+    let Some(path) = output else {
+        print!("{}", checkout.manifest);
+        return Ok(ExitCode::SUCCESS);
+    };
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, checkout.manifest.as_bytes()));
+    match written {
+        Ok(()) => {
+            eprintln!(
+                "anychat-top: wrote {} ({} drift finding{}); use it with: anychat-top --root {} --config {}",
+                path.display(),
+                checkout.drift.len(),
+                if checkout.drift.len() == 1 { "" } else { "s" },
+                root.display(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            eprintln!(
+                "anychat-top: {} exists; not overwriting it (remove it or choose another -o)",
+                path.display()
+            );
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => {
+            eprintln!("anychat-top: cannot write {}: {e}", path.display());
+            Ok(ExitCode::from(2))
+        }
+    }
 }
 
 /// Whether the bundled stub can be found the way the supervisor will look for it.
@@ -142,18 +213,8 @@ fn join_ports(ports: &[u16]) -> String {
     }
 }
 
-/// [`dashboard_with`] one notice (or none).
-fn dashboard(
-    cli: &Cli,
-    plan: Plan,
-    demo: bool,
-    notice: Option<String>,
-) -> color_eyre::Result<ExitCode> {
-    dashboard_with(cli, plan, demo, notice.into_iter().collect())
-}
-
 /// Everything validated before the terminal goes full screen; then run the loop and restore.
-fn dashboard_with(
+fn dashboard(
     cli: &Cli,
     plan: Plan,
     demo: bool,

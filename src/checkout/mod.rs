@@ -9,7 +9,6 @@ pub mod config;
 pub mod drift;
 pub mod go_main;
 pub mod infra;
-pub mod init;
 pub mod launch;
 pub mod merge;
 pub mod metrics;

@@ -123,25 +123,6 @@ pub fn load(args: &PlanArgs, cwd: &Path, opts: &ReadOptions) -> Result<Loaded, M
     })
 }
 
-/// [`load`] from the current directory with this process's environment (what the binary does).
-pub fn load_here(args: &PlanArgs) -> Result<Loaded, ManifestError> {
-    let cwd = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    load(args, &cwd, &ReadOptions::from_process())
-}
-
-/// `check --json`'s report with the checkout's drift and notes added as `"drift": [...]` and
-/// `"notes": [...]` (empty without a checkout).
-pub fn with_drift(report: String, loaded: &Loaded) -> String {
-    match serde_json::from_str::<serde_json::Value>(&report) {
-        Ok(serde_json::Value::Object(mut obj)) => {
-            obj.insert("drift".into(), drift_json(loaded.drift()));
-            obj.insert("notes".into(), loaded.notes().into());
-            serde_json::to_string_pretty(&obj).unwrap_or(report)
-        }
-        _ => report,
-    }
-}
-
 /// Read `dir` over the built-in plan; any error as a manifest error naming the directory.
 pub fn read(dir: &Path, opts: &ReadOptions) -> Result<Checkout, ManifestError> {
     super::read(dir, &[Source::anychat()], opts).map_err(|e| match e {
