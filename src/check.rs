@@ -23,10 +23,15 @@ pub struct Row<'a> {
 impl Row<'_> {
     /// `name/label`, and `@host` for a target on another machine.
     fn target(&self) -> String {
+        self.with_host(format!("{}/{}", self.name, self.label))
+    }
+
+    /// `text@host` for a target on another machine, else `text`.
+    fn with_host(&self, text: String) -> String {
         if crate::plan::is_remote_host(self.host) {
-            format!("{}/{}@{}", self.name, self.label, self.host)
+            format!("{text}@{}", self.host)
         } else {
-            format!("{}/{}", self.name, self.label)
+            text
         }
     }
 }
@@ -103,8 +108,9 @@ impl<'a> Report<'a> {
             "TARGET", "PORT", "PROBE", "STATE", "LATENCY"
         );
         for r in &self.targets {
-            let target = r.target();
+            let target = format!("{}/{}", r.name, r.label);
             let mark = if r.required { '*' } else { ' ' };
+            let target = r.with_host(target);
             out.push_str(&format!(
                 "{mark} {target:<name_w$}  {:>5}  {:<10}  {:<17}  {:>6.1} ms  {}\n",
                 r.port,

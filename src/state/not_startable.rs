@@ -4,10 +4,20 @@
 
 use std::time::Instant;
 
+use super::procs::Lifecycle;
 use super::{Severity, State};
 use crate::plan::EntryId;
 
 impl State {
+    /// Whether start-all may go on past `entry`: a worker (no port to probe) once its process
+    /// runs, anything else once [`State::is_ready`].
+    pub(in crate::state) fn dependency_ready(&self, entry: EntryId) -> bool {
+        if self.plan.entries[entry.0].targets.is_empty() {
+            return matches!(self.procs[entry.0].lifecycle, Lifecycle::Running { .. });
+        }
+        self.is_ready(entry)
+    }
+
     /// When `entry` can never be started here, say why in the alerts and return true.
     pub(in crate::state) fn refuse_not_startable(&mut self, entry: EntryId, now: Instant) -> bool {
         let e = &self.plan.entries[entry.0];
@@ -123,13 +133,13 @@ mod tests {
             matches!(sent[..], [Command::Start { entry }] if entry == worker),
             "{sent:?}"
         );
-        assert!(!s.is_ready(worker));
+        assert!(!s.dependency_ready(worker));
         s.apply(crate::message::Update::ProcessStarted {
             entry: worker,
             pid: 42,
             at: Instant::now(),
         });
-        assert!(s.is_ready(worker));
+        assert!(s.dependency_ready(worker));
         // The next commands taken (here with a resize) start what waited for it.
         let started: Vec<Command> = s
             .handle(Action::Resize {

@@ -125,10 +125,6 @@ impl State {
 
     /// An entry is ready for its dependents when its probes say up.
     pub fn is_ready(&self, entry: EntryId) -> bool {
-        // A worker has no probe: ready once its process runs.
-        if self.plan.entries[entry.0].targets.is_empty() {
-            return matches!(self.procs[entry.0].lifecycle, Lifecycle::Running { .. });
-        }
         self.entry_state(entry).is_up()
     }
 
