@@ -1,23 +1,13 @@
 //! Entries anychat-top may not start or stop (remote hosts, services not built): the start,
 //! stop and restart keys say why instead of doing nothing. (Its tests also cover workers,
-//! entries without ports: running, and ready for their dependents, once their process is.)
+//! entries without ports: running once their process is.)
 
 use std::time::Instant;
 
-use super::procs::Lifecycle;
 use super::{Severity, State};
 use crate::plan::EntryId;
 
 impl State {
-    /// Whether start-all may go on past `entry`: a worker (no port to probe) once its process
-    /// runs, anything else once [`State::is_ready`].
-    pub(in crate::state) fn dependency_ready(&self, entry: EntryId) -> bool {
-        if self.plan.entries[entry.0].targets.is_empty() {
-            return matches!(self.procs[entry.0].lifecycle, Lifecycle::Running { .. });
-        }
-        self.is_ready(entry)
-    }
-
     /// When `entry` can never be started here, say why in the alerts and return true.
     pub(in crate::state) fn refuse_not_startable(&mut self, entry: EntryId, now: Instant) -> bool {
         let e = &self.plan.entries[entry.0];
@@ -117,41 +107,6 @@ mod tests {
         assert_eq!(
             s.procs[0].lifecycle,
             crate::state::procs::Lifecycle::Running { since: at }
-        );
-    }
-
-    #[test]
-    fn start_all_goes_on_past_a_worker_once_it_runs() {
-        let mut s = state(
-            "[[service]]\nname = \"worker\"\ncommand = [\"sleep\", \"60\"]\n\n\
-             [[service]]\nname = \"api\"\ncommand = [\"bin/api\"]\nhttp_port = 18001\n\
-             depends_on = [\"worker\"]\n",
-        );
-        let worker = crate::plan::EntryId(0);
-        let sent = s.handle(Action::StartAll);
-        assert!(
-            matches!(sent[..], [Command::Start { entry }] if entry == worker),
-            "{sent:?}"
-        );
-        assert!(!s.dependency_ready(worker));
-        s.apply(crate::message::Update::ProcessStarted {
-            entry: worker,
-            pid: 42,
-            at: Instant::now(),
-        });
-        assert!(s.dependency_ready(worker));
-        // The next commands taken (here with a resize) start what waited for it.
-        let started: Vec<Command> = s
-            .handle(Action::Resize {
-                width: 80,
-                height: 24,
-            })
-            .into_iter()
-            .filter(|c| matches!(c, Command::Start { .. }))
-            .collect();
-        assert!(
-            matches!(started[..], [Command::Start { entry }] if entry == crate::plan::EntryId(1)),
-            "{started:?}"
         );
     }
 }

@@ -75,7 +75,7 @@ impl State {
                 let mut blocked = VecDeque::new();
                 while let Some(entry) = queue.pop_front() {
                     let deps = self.plan.entries[entry.0].depends_on.clone();
-                    match deps.iter().find(|d| !self.dependency_ready(**d)) {
+                    match deps.iter().find(|d| !self.is_ready(**d)) {
                         None => self.start(entry, now),
                         Some(&dep) => {
                             let since = match waiting {
