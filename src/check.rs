@@ -25,6 +25,22 @@ pub struct Row<'a> {
     pub entry: crate::plan::EntryId,
 }
 
+impl Row<'_> {
+    /// `name/label`, and `@host` for a target on another machine.
+    fn target(&self) -> String {
+        self.with_host(format!("{}/{}", self.name, self.label))
+    }
+
+    /// `text@host` for a target on another machine, else `text`.
+    fn with_host(&self, text: String) -> String {
+        if crate::plan::is_remote_host(self.host) {
+            format!("{text}@{}", self.host)
+        } else {
+            text
+        }
+    }
+}
+
 /// The whole report: the verdict and every target.
 #[derive(Debug, Serialize)]
 pub struct Report<'a> {
@@ -103,7 +119,7 @@ impl<'a> Report<'a> {
         let name_w = self
             .targets
             .iter()
-            .map(|r| r.name.len() + r.label.len() + 1)
+            .map(|r| r.target().len())
             .max()
             .unwrap_or(6)
             .max(6);
@@ -126,6 +142,7 @@ impl<'a> Report<'a> {
             }
             let target = format!("{}/{}", r.name, r.label);
             let mark = if r.required { '*' } else { ' ' };
+            let target = r.with_host(target);
             out.push_str(&format!(
                 "{mark} {target:<name_w$}  {:>5}  {:<10}  {:<17}  {:>6.1} ms  {}\n",
                 r.port,

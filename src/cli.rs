@@ -23,7 +23,7 @@ pub struct Cli {
 /// Which manifests, shifted how, probed how often.
 #[derive(Debug, Clone, clap::Args)]
 pub struct PlanArgs {
-    /// Manifest file or directory of *.toml manifests (repeatable); default: the built-in AnyChat plan.
+    /// Manifest file or directory of *.toml manifests (repeatable); default: the AnyChat checkout (--root, or found from the current directory) over the built-in plan, else the built-in plan.
     #[arg(short, long = "config", value_name = "FILE|DIR", global = true)]
     pub config: Vec<PathBuf>,
     /// Add N to every port of the plan (run a second copy beside the first).
@@ -35,7 +35,7 @@ pub struct PlanArgs {
         global = true
     )]
     pub port_offset: i32,
-    /// The AnyChat checkout: services run from here, commands like bin/auth-service are relative to it.
+    /// The AnyChat checkout (default: the one the current directory is in): its services, ports and infra are read, services run from here, commands like bin/auth-service are relative to it.
     #[arg(long, value_name = "DIR", value_parser = existing_dir, global = true)]
     pub root: Option<PathBuf>,
     /// Time between two probes of the same target.

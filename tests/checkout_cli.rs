@@ -291,6 +291,10 @@ fn a_remote_entry_is_probed_on_its_host_and_reported_with_it() {
     assert_eq!(rows[1]["name"], "near-auth");
     assert_eq!(rows[1]["host"], "127.0.0.1");
     assert_ne!(rows[1]["state"], "up", "{report}");
+    let out = top(dir.path(), &["check", "-c", &path]);
+    let table = text(&out.stdout);
+    assert!(table.contains("far-auth/http@127.0.0.2"), "{table}");
+    assert!(table.contains("near-auth/http "), "{table}");
 }
 
 #[test]

@@ -38,6 +38,22 @@ fn env_written(path: &Path) -> BTreeMap<String, String> {
     }
 }
 
+/// Layout for the tests that read the start-up alerts: the services table over a tall alerts
+/// panel (the default strip shows one alert, and anything said later hides the drift).
+const ALERTS_LAYOUT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/checkout-alerts-layout.toml"
+);
+
+/// `DOCKER_HOST=...` naming a socket that does not exist: these tests are about processes, and
+/// must not depend on whether a Docker engine runs on the machine.
+fn no_docker() -> String {
+    format!(
+        "DOCKER_HOST=unix:///nonexistent/anychat-top-test-{}.sock",
+        std::process::id()
+    )
+}
+
 /// Select `name` with the filter and press `key`.
 fn press_on(tmux: &Tmux, name: &str, key: &str) {
     tmux.send(&["/"]);
@@ -82,18 +98,36 @@ fn in_a_checkout_with_no_flags_the_dashboard_shows_its_services_drift_and_starts
     c.bin_all_stubs();
     let env_file = c.root().join("auth-env.json");
     tmux.type_line(&format!(
-        "cd {} && ANYCHAT_STUB_PRINT_ENV={} {TOP}; echo \"exit=$?\"",
+        "cd {} && {} ANYCHAT_STUB_PRINT_ENV={} {TOP} --layout {ALERTS_LAYOUT}; echo \"exit=$?\"",
         c.root().display(),
+        no_docker(),
         env_file.display()
     ));
     let (screen, _) = tmux.wait_for("the checkout's services", Duration::from_secs(15), |s| {
-        s.contains("version-service") && s.contains("plan drift")
+        s.contains("version-service") && s.contains("plan drift: ")
     });
-    for (name, _, _) in UPSTREAM {
-        assert!(screen.contains(name), "{name} not shown:\n{screen}");
+    // Findings, each naming both values and the file, and their count.
+    for finding in [
+        "version-service: not in the plan",
+        "rtc-service is called calling-service in the checkout",
+        "zitadel.url: port 8090 in configs/config.yaml",
+    ] {
+        assert!(screen.contains(finding), "{finding} not said:\n{screen}");
     }
-    assert!(!screen.contains("session-service"), "{screen}");
-    assert!(!screen.contains("rtc-service"), "{screen}");
+    // The table's rows: a border, a state symbol, then the name.
+    let row = |name: &str| {
+        screen.lines().any(|l| {
+            let mut chars = l.chars();
+            chars.next() == Some('│')
+                && chars.next().is_some()
+                && chars.as_str().starts_with(&format!(" {name} "))
+        })
+    };
+    for (name, _, _) in UPSTREAM {
+        assert!(row(name), "{name} not shown:\n{screen}");
+    }
+    assert!(!row("session-service"), "{screen}");
+    assert!(!row("rtc-service"), "{screen}");
     assert!(screen.contains(&http.to_string()), "{screen}");
 
     press_on(&tmux, "auth-service", "s");
@@ -134,8 +168,9 @@ fn with_port_offset_a_started_service_gets_shifted_ports_and_peers() {
     let env_file = c.root().join("gateway-env.json");
     let elsewhere = tempfile::tempdir().unwrap();
     tmux.type_line(&format!(
-        "cd {} && ANYCHAT_STUB_PRINT_ENV={} {TOP} --root {} --port-offset {offset}; echo \"exit=$?\"",
+        "cd {} && {} ANYCHAT_STUB_PRINT_ENV={} {TOP} --root {} --port-offset {offset}; echo \"exit=$?\"",
         elsewhere.path().display(),
+        no_docker(),
         env_file.display(),
         c.root().display(),
     ));
@@ -182,14 +217,13 @@ fn a_compose_file_that_is_not_yaml_is_said_in_the_alerts() {
         "services:\n  postgres: [unclosed\n",
     );
     tmux.type_line(&format!(
-        "cd {} && {TOP}; echo \"exit=$?\"",
-        c.root().display()
+        "cd {} && {} {TOP} --layout {ALERTS_LAYOUT}; echo \"exit=$?\"",
+        c.root().display(),
+        no_docker()
     ));
     let (screen, _) = tmux.wait_for("the note in the alerts", Duration::from_secs(15), |s| {
         s.contains("checkout: deployments/docker-compose.yml: not YAML")
     });
-    // The plan's infra stands in for the compose file's.
-    assert!(screen.contains("postgres"), "{screen}");
     assert!(screen.contains("version-service"), "{screen}");
     quit_and_check_gone(&tmux, c.root());
 }
@@ -210,8 +244,9 @@ fn a_remote_entry_shows_its_host_is_probed_there_and_is_never_started() {
     )
     .unwrap();
     tmux.type_line(&format!(
-        "cd {} && {TOP} -c {}; echo \"exit=$?\"",
+        "cd {} && {} {TOP} -c {}; echo \"exit=$?\"",
         dir.path().display(),
+        no_docker(),
         manifest.display()
     ));
     tmux.wait_for(
@@ -233,4 +268,70 @@ fn a_remote_entry_shows_its_host_is_probed_there_and_is_never_started() {
     tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
         s.contains("exit=0")
     });
+}
+
+#[test]
+fn start_all_brings_a_second_full_copy_up_beside_the_first() {
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let c = SyntheticCheckout::upstream();
+    c.bin_all_stubs();
+    let read = startup::read(c.root(), &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let offsets = (0..14).map(|k| 1000 + ((std::process::id() as i32 + 7 + k) % 14) * 1000);
+    let (offset, plan) = first_free_offset(offsets, |o| read.plan(o))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("a free offset");
+    let port = |entry: &str, label: &str| -> String {
+        let id = plan.entry_named(entry).expect("in the plan");
+        plan.entries[id.0]
+            .targets
+            .iter()
+            .map(|t| &plan.targets[t.0])
+            .find(|t| t.label == label)
+            .map(|t| t.port.to_string())
+            .unwrap_or_else(|| panic!("{entry} has no {label} port"))
+    };
+    // What the backends die without (and file-service's MinIO), played by stubs on the
+    // shifted ports.
+    let _infra = [
+        support::process::stub(&["--postgres-port", &port("postgres", "postgres")]),
+        support::process::stub(&["--redis-port", &port("redis", "redis")]),
+        support::process::stub(&[
+            "--tcp-port",
+            &port("nats", "client"),
+            "--http-port",
+            &port("nats", "monitor"),
+        ]),
+        support::process::stub(&[
+            "--http-port",
+            &port("minio", "api"),
+            "--http-port",
+            &port("minio", "console"),
+        ]),
+    ];
+    tmux.type_line(&format!(
+        "cd {} && {} {TOP} --port-offset {offset}; echo \"exit=$?\"",
+        c.root().display(),
+        no_docker()
+    ));
+    tmux.wait_for("the infrastructure up", Duration::from_secs(15), |s| {
+        s.contains("✓ 4 up")
+    });
+    tmux.send(&["S"]);
+    let (screen, took) = tmux.wait_for("all 13 services up", Duration::from_secs(60), |s| {
+        s.contains("✓ 17 up")
+    });
+    println!("checkout at offset {offset}: S → 13 services up in {took:?}");
+    let running = screen
+        .lines()
+        .filter(|l| {
+            UPSTREAM
+                .iter()
+                .any(|(n, _, _)| l.contains(&format!("✓ {n} ")))
+        })
+        .filter(|l| l.contains("run "))
+        .count();
+    assert_eq!(running, 13, "{screen}");
+    quit_and_check_gone(&tmux, c.root());
 }

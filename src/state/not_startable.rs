@@ -1,5 +1,6 @@
 //! Entries anychat-top may not start or stop (remote hosts, services not built): the start,
-//! stop and restart keys say why instead of doing nothing.
+//! stop and restart keys say why instead of doing nothing. (Its tests also cover workers,
+//! entries without ports: running once their process is.)
 
 use std::time::Instant;
 
