@@ -117,6 +117,7 @@ fn main() -> color_eyre::Result<ExitCode> {
                 print!("{text}");
                 if check {
                     print!("{}", startup::drift_text(loaded.drift()));
+                    print!("{}", startup::notes_text(loaded.notes()));
                 }
             }
             Ok(ExitCode::from(code as u8))
