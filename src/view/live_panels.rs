@@ -102,3 +102,7 @@ pub fn render_live(kind: PanelKind, state: &State, theme: Theme, area: Rect, buf
         _ => {}
     }
 }
+
+#[cfg(test)]
+#[path = "live_panels_tests.rs"]
+mod tests;
