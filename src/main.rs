@@ -214,6 +214,16 @@ fn dashboard(
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
+    let sources = cli
+        .plan
+        .sources(if demo { Source::demo } else { Source::anychat });
+    let watch = match sources.and_then(|s| metrics::commands::watch_names(&s)) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("anychat-top: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let layout = match resolve_layout(cli.ui.layout.as_deref().unwrap_or("default")) {
         Ok(l) => l,
         Err(e) => {
@@ -263,6 +273,9 @@ fn dashboard(
     }
     if let Some(p) = &prometheus {
         state.metrics.use_prometheus(&p.url, p.interval);
+    }
+    if let Some(watch) = watch {
+        state.metrics.config.watch = watch;
     }
     // A layout named on the command line is the user's choice: shown whatever the size.
     state.ui.layout_pinned = cli.ui.layout.is_some();
