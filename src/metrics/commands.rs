@@ -173,7 +173,7 @@ mod tests {
         let with_table = source(&format!(
             "{SERVICE}\n[prometheus]\nurl = \"prom.internal:9090\"\ninterval = \"5s\"\n"
         ));
-        let plan = build_plan(&[with_table.clone()], &PlanOptions::default()).unwrap();
+        let plan = build_plan(std::slice::from_ref(&with_table), &PlanOptions::default()).unwrap();
         let sources = [with_table];
         let table = prometheus_config(None, &plan, &sources).unwrap().unwrap();
         assert_eq!(table.url, "http://prom.internal:9090");
