@@ -60,6 +60,8 @@ pub struct App {
     pub prometheus: Option<crate::collect::prometheus_api::PromConfig>,
     /// Tells the Prometheus poller which service is explored (set by `run`).
     explore: Option<tokio::sync::watch::Sender<Option<crate::plan::EntryId>>>,
+    /// Run the metrics, NATS and Prometheus collectors (off only for measuring their cost).
+    pub live_metrics: bool,
 }
 
 /// Where the loop draws: a terminal, and the thread that writes its frames (none in tests,
@@ -154,6 +156,7 @@ impl App {
             wakeups: None,
             prometheus: None,
             explore: None,
+            live_metrics: true,
         }
     }
 
@@ -187,12 +190,14 @@ impl App {
             spawn_watchers_with_wakeups(&plan, &self.probe, self.state.probe_interval, tx.clone());
         self.wakeups = Some(wakeups);
         tasks.spawn(watch_self(Duration::from_secs(2), tx.clone()));
-        self.explore = Some(crate::collect::live_metrics::spawn_for_state(
-            &mut tasks,
-            &self.state,
-            self.prometheus.clone(),
-            tx.clone(),
-        ));
+        if self.live_metrics {
+            self.explore = Some(crate::collect::live_metrics::spawn_for_state(
+                &mut tasks,
+                &self.state,
+                self.prometheus.clone(),
+                tx.clone(),
+            ));
+        }
         if let Some(after) = self.debug_fail_after {
             tasks.spawn(async move {
                 tokio::time::sleep(after).await;

@@ -316,6 +316,7 @@ fn dashboard(
     app.exit_after_first_frame = cli.ui.exit_after_first_frame;
     app.debug_fail_after = cli.ui.debug_fail_after;
     app.prometheus = prometheus;
+    app.live_metrics = !cli.ui.no_live_metrics;
     if demo {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);

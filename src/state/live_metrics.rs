@@ -129,7 +129,9 @@ impl State {
         self.now = self.now.max(fact.at);
         let now = self.now;
         let changed = self.metrics.apply(fact, now);
-        changed && self.metrics_shown()
+        // Twelve endpoints every 2 s: drawn with the next clock tick, not one frame each.
+        self.cosmetic |= changed && self.metrics_shown();
+        false
     }
 
     fn metrics_port_held(&mut self, endpoint: &Endpoint, owner: Option<PortOwner>) -> bool {
@@ -156,7 +158,8 @@ impl State {
         self.nats
             .set_owners(self.metrics_ui.nats_owners.clone(), entry_of_pid);
         let changed = self.nats.apply(fact, now);
-        changed && self.panel_shown(PanelKind::Nats)
+        self.cosmetic |= changed && self.panel_shown(PanelKind::Nats);
+        false
     }
 
     fn prometheus_polled(&mut self, fact: &PromFact) -> bool {
