@@ -37,6 +37,8 @@ pub struct MetricsUi {
     pub nats_hint: Option<String>,
     /// The latest client socket owners of the NATS client port.
     nats_owners: BTreeMap<SocketAddr, u32>,
+    /// Shared metrics endpoints looked up with nobody listening.
+    free_ports: std::collections::BTreeSet<Endpoint>,
     /// Prometheus' own up/down is being applied (not dropped like the direct probes').
     applying_prometheus: bool,
 }
@@ -116,6 +118,14 @@ impl State {
         self.panel_shown(PanelKind::Metrics) || self.panel_shown(PanelKind::Explorer)
     }
 
+    /// Whether `entry`'s shared metrics port was looked up and nothing listens on it.
+    pub fn metrics_port_free(&self, entry: EntryId) -> bool {
+        self.metrics
+            .claims
+            .iter()
+            .any(|(ep, c)| c.contains(&entry) && self.metrics_ui.free_ports.contains(ep))
+    }
+
     /// Supervised processes by pid.
     pub fn entry_of_pid(&self) -> BTreeMap<u32, EntryId> {
         self.procs
@@ -135,6 +145,11 @@ impl State {
     }
 
     fn metrics_port_held(&mut self, endpoint: &Endpoint, owner: Option<PortOwner>) -> bool {
+        let was_free = if owner.is_none() {
+            !self.metrics_ui.free_ports.insert(endpoint.clone())
+        } else {
+            self.metrics_ui.free_ports.remove(endpoint)
+        };
         let mut entry_of_pid = self.entry_of_pid();
         if let Some(o) = &owner
             && !entry_of_pid.contains_key(&o.pid)
@@ -144,10 +159,11 @@ impl State {
             // Not started by us, but its command line names the service.
             entry_of_pid.insert(o.pid, e);
         }
+        let now_free = owner.is_none();
         let changed = self
             .metrics
             .port_held(endpoint, owner.map(|o| o.pid), &entry_of_pid);
-        changed && self.metrics_shown()
+        (changed || was_free != now_free) && self.metrics_shown()
     }
 
     fn nats_polled(&mut self, fact: &NatsFact) -> bool {

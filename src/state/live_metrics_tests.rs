@@ -152,6 +152,12 @@ fn the_shared_port_goes_to_its_holder_only() {
     let user = s.plan.entry_named("user-service").unwrap();
     let endpoint = s.metrics.endpoints().into_iter().next().unwrap();
     assert!(s.metrics.claims[&endpoint].len() > 1);
+    // Looked up, nobody listens: said as such, nothing attributed.
+    s.apply(Update::MetricsPortHeld {
+        endpoint: endpoint.clone(),
+        owner: None,
+    });
+    assert!(s.metrics_port_free(auth));
     s.apply(Update::MetricsPortHeld {
         endpoint: endpoint.clone(),
         owner: Some(crate::message::PortOwner {
@@ -168,6 +174,7 @@ fn the_shared_port_goes_to_its_holder_only() {
             .unwrap()
             .attribution
     };
+    assert!(!s.metrics_port_free(auth));
     assert_eq!(att(&s, user), Attribution::Own);
     assert_eq!(att(&s, auth), Attribution::HeldBy(user));
     s.apply(Update::MetricsScraped(Box::new(ScrapeFact {
