@@ -264,6 +264,12 @@ impl State {
 
     /// Keys for the metrics, explorer and NATS panels; true when taken.
     pub(super) fn handle_live(&mut self, action: &Action) -> bool {
+        if self.ui.mode == Mode::Normal && *action == Action::NatsSort {
+            // Whichever panel has the keyboard.
+            let next = self.nats.sort.next();
+            self.nats.set_sort(next);
+            return true;
+        }
         let focus = self.ui.focus;
         if !is_metrics_panel(focus) {
             return false;
@@ -288,10 +294,6 @@ impl State {
             {
                 self.metrics_ui.explorer_filter.clear();
                 self.explorer_moved(0, true);
-            }
-            (Mode::Normal, _, Action::NatsSort) => {
-                let next = self.nats.sort.next();
-                self.nats.set_sort(next);
             }
             (Mode::Normal, PanelKind::Metrics, Action::Up) => self.metrics_select(-1),
             (Mode::Normal, PanelKind::Metrics, Action::Down) => self.metrics_select(1),

@@ -247,6 +247,11 @@ fn nats_polls_and_client_owners_name_the_services() {
 fn keys_of_the_three_panels() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
+    // `o` sorts the NATS connections whichever panel has the keyboard.
+    assert_eq!(s.ui.focus, PanelKind::Services);
+    let before = s.nats.sort;
+    s.handle(Action::NatsSort);
+    assert_ne!(s.nats.sort, before);
     show(&mut s, "explorer");
     assert_eq!(s.ui.focus, PanelKind::Metrics);
     s.handle(Action::Down);
