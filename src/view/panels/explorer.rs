@@ -232,10 +232,16 @@ impl ExplorerPanel<'_> {
     }
 }
 
-/// A sample value: small fractions with up to 4 decimals, the rest as [`amount`].
+/// A sample value: tiny ones in scientific notation (`4.5e-5`), small fractions with up to 4
+/// decimals, the rest as [`amount`].
 fn value_text(v: f64) -> String {
-    if v.is_finite() && v.abs() < 1e4 && v != v.trunc() {
-        format!("{v:.4}").trim_end_matches('0').to_owned()
+    if v.is_finite() && v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:.1e}")
+    } else if v.is_finite() && v.abs() < 1e4 && v != v.trunc() {
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
     } else {
         amount(v)
     }
@@ -245,6 +251,16 @@ fn value_text(v: f64) -> String {
 mod tests {
     use super::*;
     use crate::view::panels::metrics::tests::{scene, text};
+
+    #[test]
+    fn sample_values_never_end_in_a_bare_point() {
+        assert_eq!(value_text(0.000045), "4.5e-5");
+        assert_eq!(value_text(0.00012), "1.2e-4");
+        assert_eq!(value_text(0.0012), "0.0012");
+        assert_eq!(value_text(0.5), "0.5");
+        assert_eq!(value_text(0.0), "0");
+        assert_eq!(value_text(389.0), "389");
+    }
 
     #[test]
     fn explorer_snapshots() {
