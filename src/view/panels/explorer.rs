@@ -162,7 +162,9 @@ impl ExplorerPanel<'_> {
                 (lo.min(p.1), hi.max(p.1))
             });
         let (lo, hi) = if lo.is_finite() {
-            (lo.min(0.0), hi.max(lo + 1.0))
+            // From zero to the highest value (seconds stay seconds: no 0..1 for 0.004).
+            let lo = lo.min(0.0);
+            (lo, if hi > lo { hi } else { lo + 1.0 })
         } else {
             (0.0, 1.0)
         };
@@ -187,7 +189,7 @@ impl ExplorerPanel<'_> {
             .y_axis(
                 Axis::default()
                     .bounds([lo, hi])
-                    .labels([amount(lo), amount(hi)])
+                    .labels([value_text(lo), value_text(hi)])
                     .style(t.dim()),
             )
             .render(area, buf);
