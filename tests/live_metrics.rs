@@ -376,3 +376,47 @@ fn dashboard_takes_metrics_from_prometheus_and_falls_back_when_it_stops() {
         s.contains(&marker)
     });
 }
+
+#[test]
+fn bad_pages_are_errors_in_their_panels_at_80x24() {
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    let servers = support::servers::ServerRuntime::new(1);
+    // A metrics port answering JSON, and a NATS monitoring port answering cut-off JSON.
+    let metrics = servers.http(
+        support::servers::listener(free_low_port()),
+        200,
+        r#"{"metrics": []}"#,
+    );
+    let monitor = servers.http(
+        support::servers::listener(free_low_port()),
+        200,
+        r#"{"server_id": "NA"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plan = manifest(
+        dir.path(),
+        free_low_port(),
+        metrics.port,
+        Some((free_low_port(), monitor.port)),
+    );
+    let marker = format!("exited-{}", std::process::id());
+    tmux.type_line(&format!(
+        "{TOP} -c {} --layout metrics; echo {marker}",
+        plan.display()
+    ));
+    let (screen, _) = tmux.wait_for("both errors", Duration::from_secs(15), |s| {
+        s.contains("not Prometheus text: application/json") && s.contains("unreachable")
+    });
+    assert!(screen.contains("/varz: not the expected JSON"), "{screen}");
+    // Still responsive: the explorer opens and says there are no metrics.
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the explorer", Duration::from_secs(5), |s| {
+        s.contains("Explorer: auth-service") && s.contains("no metrics yet")
+    });
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
+        s.contains(&marker)
+    });
+}
