@@ -420,3 +420,67 @@ fn bad_pages_are_errors_in_their_panels_at_80x24() {
         s.contains(&marker)
     });
 }
+
+#[test]
+fn a_shared_metrics_port_is_attributed_to_its_holder_only() {
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    // Three services configured with one metrics port, as the real plan's 2112; only
+    // auth-service's process serves it.
+    let shared = free_low_port();
+    let mut text = String::new();
+    for name in ["auth-service", "user-service", "friend-service"] {
+        let http = free_low_port();
+        let serve = if name == "auth-service" {
+            format!(", \"--metrics-port\", \"{shared}\"")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "[[service]]\nname = \"{name}\"\ngroup = \"core\"\n\
+             command = [\"{STUB}\", \"--name\", \"{name}\", \"--http-port\", \"{http}\"{serve}]\n\
+             http_port = {http}\nmetrics_port = {shared}\n\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(&plan, text).unwrap();
+    let marker = format!("exited-{}", std::process::id());
+    tmux.type_line(&format!(
+        "{TOP} -c {} --layout metrics; echo {marker}",
+        plan.display()
+    ));
+    tmux.wait_for("the dashboard", Duration::from_secs(10), |s| {
+        s.contains("Metrics")
+    });
+    tmux.send(&["S"]);
+    // auth-service's page is its own; user-service (selected next) says who holds the port.
+    tmux.wait_for(
+        "auth-service from its endpoint",
+        Duration::from_secs(20),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("auth-service") && l.contains(" ep ") && !l.contains(" — "))
+        },
+    );
+    tmux.send(&["Down"]);
+    let (screen, _) = tmux.wait_for("the holder named", Duration::from_secs(10), |s| {
+        s.contains("user-service: metrics port held by auth-service")
+    });
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("│user-service") && !l.contains(" ep ")),
+        "{screen}"
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains(&marker)
+    });
+    let port = format!("--metrics-port {shared}");
+    assert!(
+        pids_with(&[STUB, &port]).is_empty(),
+        "auth-service left running"
+    );
+}
