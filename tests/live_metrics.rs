@@ -359,6 +359,23 @@ fn dashboard_takes_metrics_from_prometheus_and_falls_back_when_it_stops() {
             .contains("metrics: Prometheus"),
         "{screen}"
     );
+    // The explorer on auth-service lists the series Prometheus holds for it (the poller is told
+    // which service is explored).
+    tmux.send(&["Down", "Enter"]);
+    tmux.wait_for(
+        "auth-service's series from Prometheus",
+        Duration::from_secs(15),
+        |s| {
+            s.contains("Explorer: auth-service")
+                && s.contains("go_gc_duration_seconds summary")
+                && s.lines()
+                    .any(|l| l.contains("auth-service") && l.contains(" prom "))
+        },
+    );
+    tmux.send(&["L"]);
+    tmux.wait_for("back to the metrics layout", Duration::from_secs(5), |s| {
+        s.contains("NATS")
+    });
     // Prometheus stops: said, and the direct scrape takes over.
     drop(server);
     tmux.wait_for(
