@@ -71,6 +71,8 @@ pub struct App {
     pub port_scan_interval: Duration,
     /// Asks the port scanner for a scan now (set by `run`).
     port_wakeup: Option<PortScanWakeup>,
+    /// Run the metrics, NATS and Prometheus collectors (off only for measuring their cost).
+    pub live_metrics: bool,
 }
 
 /// Where the loop draws: a terminal, and the thread that writes its frames (none in tests,
@@ -169,6 +171,7 @@ impl App {
             usage_groups: None,
             port_scan_interval: DEFAULT_PORT_SCAN_INTERVAL,
             port_wakeup: None,
+            live_metrics: true,
         }
     }
 
@@ -232,12 +235,14 @@ impl App {
             &mut tasks,
             tx.clone(),
         ));
-        self.explore = Some(crate::collect::live_metrics::spawn_for_state(
-            &mut tasks,
-            &self.state,
-            self.prometheus.clone(),
-            tx.clone(),
-        ));
+        if self.live_metrics {
+            self.explore = Some(crate::collect::live_metrics::spawn_for_state(
+                &mut tasks,
+                &self.state,
+                self.prometheus.clone(),
+                tx.clone(),
+            ));
+        }
         let port_wakeup = PortScanWakeup::default();
         tasks.spawn(run_port_collector(
             self.port_scan_interval,

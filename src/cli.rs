@@ -117,6 +117,9 @@ pub struct UiArgs {
     /// Draw the first frame and quit (for measuring start-up time).
     #[arg(long, hide = true, global = true)]
     pub exit_after_first_frame: bool,
+    /// Run no metrics, NATS or Prometheus collector (for measuring what they cost).
+    #[arg(long, hide = true, global = true)]
+    pub no_live_metrics: bool,
     /// Make a collector task panic after this long (for testing the exit on a failure).
     #[arg(long, hide = true, value_name = "DURATION", value_parser = positive_duration, global = true)]
     pub debug_fail_after: Option<Duration>,

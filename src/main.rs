@@ -328,6 +328,16 @@ fn dashboard(
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
+    let sources = cli
+        .plan
+        .sources(if demo { Source::demo } else { Source::anychat });
+    let watch = match sources.and_then(|s| metrics::commands::watch_names(&s)) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("anychat-top: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let layout = match resolve_layout(cli.ui.layout.as_deref().unwrap_or("default")) {
         Ok(l) => l,
         Err(e) => {
@@ -395,6 +405,9 @@ fn dashboard(
     if let Some(p) = &prometheus {
         state.metrics.use_prometheus(&p.url, p.interval);
     }
+    if let Some(watch) = watch {
+        state.metrics.config.watch = watch;
+    }
     // A layout named on the command line is the user's choice: shown whatever the size.
     state.ui.layout_pinned = cli.ui.layout.is_some();
     let local_zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
@@ -435,6 +448,7 @@ fn dashboard(
     app.debug_fail_after = cli.ui.debug_fail_after;
     app.prometheus = prometheus;
     app.port_scan_interval = cli.ui.port_scan_interval;
+    app.live_metrics = !cli.ui.no_live_metrics;
     if demo {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);

@@ -389,3 +389,28 @@ fn a_manifest_written_from_the_readme_loads_and_a_missing_key_is_pointed_at() {
     assert!(err.contains("bad.toml:5:1"), "{err}");
     assert!(err.contains("lacks the required key `name`"), "{err}");
 }
+
+/// `ports --check` in a checkout: the plan's conflicts (exit 1: the shared 2112) and, after
+/// them, the checkout's drift, in text and in JSON.
+#[test]
+fn ports_check_in_a_checkout_adds_the_drift_to_the_plan_check() {
+    let c = SyntheticCheckout::upstream();
+    c.bin_all_stubs();
+    let out = top(c.root(), &["ports", "--check"]);
+    let table = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{table}{}", text(&out.stderr));
+    assert!(table.contains("2112"), "{table}");
+    assert!(table.contains("plan drift: "), "{table}");
+    assert!(
+        table.contains("  - version-service: not in the plan"),
+        "{table}"
+    );
+    let out = top(c.root(), &["ports", "--check", "--json"]);
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    let kinds = drift_kinds(&report);
+    assert!(
+        kinds.contains(&("unknown_service".to_string(), "version-service".to_string())),
+        "{kinds:?}"
+    );
+}

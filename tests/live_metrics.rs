@@ -359,6 +359,23 @@ fn dashboard_takes_metrics_from_prometheus_and_falls_back_when_it_stops() {
             .contains("metrics: Prometheus"),
         "{screen}"
     );
+    // The explorer on auth-service lists the series Prometheus holds for it (the poller is told
+    // which service is explored).
+    tmux.send(&["Down", "Enter"]);
+    tmux.wait_for(
+        "auth-service's series from Prometheus",
+        Duration::from_secs(15),
+        |s| {
+            s.contains("Explorer: auth-service")
+                && s.contains("go_gc_duration_seconds summary")
+                && s.lines()
+                    .any(|l| l.contains("auth-service") && l.contains(" prom "))
+        },
+    );
+    tmux.send(&["L"]);
+    tmux.wait_for("back to the metrics layout", Duration::from_secs(5), |s| {
+        s.contains("NATS")
+    });
     // Prometheus stops: said, and the direct scrape takes over.
     drop(server);
     tmux.wait_for(
@@ -375,4 +392,112 @@ fn dashboard_takes_metrics_from_prometheus_and_falls_back_when_it_stops() {
     tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
         s.contains(&marker)
     });
+}
+
+#[test]
+fn bad_pages_are_errors_in_their_panels_at_80x24() {
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    let servers = support::servers::ServerRuntime::new(1);
+    // A metrics port answering JSON, and a NATS monitoring port answering cut-off JSON.
+    let metrics = servers.http(
+        support::servers::listener(free_low_port()),
+        200,
+        r#"{"metrics": []}"#,
+    );
+    let monitor = servers.http(
+        support::servers::listener(free_low_port()),
+        200,
+        r#"{"server_id": "NA"#,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let plan = manifest(
+        dir.path(),
+        free_low_port(),
+        metrics.port,
+        Some((free_low_port(), monitor.port)),
+    );
+    let marker = format!("exited-{}", std::process::id());
+    tmux.type_line(&format!(
+        "{TOP} -c {} --layout metrics; echo {marker}",
+        plan.display()
+    ));
+    let (screen, _) = tmux.wait_for("both errors", Duration::from_secs(15), |s| {
+        s.contains("not Prometheus text: application/json") && s.contains("unreachable")
+    });
+    assert!(screen.contains("/varz: not the expected JSON"), "{screen}");
+    // Still responsive: the explorer opens and says there are no metrics.
+    tmux.send(&["Enter"]);
+    tmux.wait_for("the explorer", Duration::from_secs(5), |s| {
+        s.contains("Explorer: auth-service") && s.contains("no metrics yet")
+    });
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(10), |s| {
+        s.contains(&marker)
+    });
+}
+
+#[test]
+fn a_shared_metrics_port_is_attributed_to_its_holder_only() {
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    // Three services configured with one metrics port, as the real plan's 2112; only
+    // auth-service's process serves it.
+    let shared = free_low_port();
+    let mut text = String::new();
+    for name in ["auth-service", "user-service", "friend-service"] {
+        let http = free_low_port();
+        let serve = if name == "auth-service" {
+            format!(", \"--metrics-port\", \"{shared}\"")
+        } else {
+            String::new()
+        };
+        text.push_str(&format!(
+            "[[service]]\nname = \"{name}\"\ngroup = \"core\"\n\
+             command = [\"{STUB}\", \"--name\", \"{name}\", \"--http-port\", \"{http}\"{serve}]\n\
+             http_port = {http}\nmetrics_port = {shared}\n\n"
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(&plan, text).unwrap();
+    let marker = format!("exited-{}", std::process::id());
+    tmux.type_line(&format!(
+        "{TOP} -c {} --layout metrics; echo {marker}",
+        plan.display()
+    ));
+    tmux.wait_for("the dashboard", Duration::from_secs(10), |s| {
+        s.contains("Metrics")
+    });
+    tmux.send(&["S"]);
+    // auth-service's page is its own; user-service (selected next) says who holds the port.
+    tmux.wait_for(
+        "auth-service from its endpoint",
+        Duration::from_secs(20),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("auth-service") && l.contains(" ep ") && !l.contains(" — "))
+        },
+    );
+    tmux.send(&["Down"]);
+    let (screen, _) = tmux.wait_for("the holder named", Duration::from_secs(10), |s| {
+        s.contains("user-service: metrics port held by auth-service")
+    });
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("│user-service") && !l.contains(" ep ")),
+        "{screen}"
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains(&marker)
+    });
+    let port = format!("--metrics-port {shared}");
+    assert!(
+        pids_with(&[STUB, &port]).is_empty(),
+        "auth-service left running"
+    );
 }

@@ -99,11 +99,24 @@ pub fn spawn_live(
         let tx = tx.clone();
         tasks.spawn(async move {
             let mut clients = ClientOwners::default();
+            let mut known: Option<BTreeSet<(String, u16)>> = None;
             while let Some(fact) = nats_rx.recv().await {
-                // Who owns each client socket, before the poll is applied (so it is named).
+                // Who owns each client socket, before the poll is applied (so it is named);
+                // looked up only when the server lists other connections than last time
+                // (reading the kernel's socket tables is the costly part).
+                let listed = fact.outcome.as_ref().ok().and_then(|s| {
+                    s.connz.as_ref().ok().map(|c| {
+                        c.connections
+                            .iter()
+                            .map(|c| (c.ip.clone(), c.port))
+                            .collect::<BTreeSet<_>>()
+                    })
+                });
+                let fresh = listed.is_some() && listed != known;
                 if let Some(client) = client
-                    && fact.outcome.is_ok()
+                    && fresh
                 {
+                    known = listed;
                     let found = tokio::task::spawn_blocking(move || {
                         let mut c = clients;
                         let changed = c.refresh(client);

@@ -72,7 +72,7 @@ pub async fn poll_once(client: &reqwest::Client, base: &str, timeout: Duration) 
         get(client, base, "/healthz", timeout),
     );
     let outcome = varz
-        .and_then(|b| decode::decode::<Varz>(&b))
+        .and_then(|b| decode::decode::<Varz>(&b).map_err(|e| format!("/varz: {e}")))
         .map(|varz| NatsSnapshot {
             varz,
             connz: connz.and_then(|b| decode::decode(&b)),

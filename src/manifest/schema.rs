@@ -22,6 +22,18 @@ pub struct ManifestFile {
     /// `[prometheus]`: a Prometheus server as the metrics source.
     #[serde(default)]
     pub prometheus: Option<Spanned<PrometheusSpec>>,
+    /// `[metrics]`: which families feed the metrics panel (`[metrics.watch]`).
+    #[serde(default)]
+    pub metrics: Option<MetricsSpec>,
+}
+
+/// `[metrics]`: settings of the metrics panels.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSpec {
+    /// `[metrics.watch]`: family names of the watched values (defaults for what is not given).
+    #[serde(default)]
+    pub watch: Option<crate::state::metrics::WatchNames>,
 }
 
 /// `[prometheus]`: the server whose targets and series feed the metrics panels.

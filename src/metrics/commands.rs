@@ -18,6 +18,22 @@ use crate::plan::Plan;
 use crate::state::live_metrics::nats_monitor;
 use crate::state::metrics::MetricsConfig;
 
+/// The `[metrics.watch]` family names of the last source that has the table.
+pub fn watch_names(
+    sources: &[Source],
+) -> Result<Option<crate::state::metrics::WatchNames>, crate::manifest::ManifestError> {
+    let mut found = None;
+    for source in sources {
+        if let Some(watch) = crate::manifest::load::parse(source)?
+            .metrics
+            .and_then(|m| m.watch)
+        {
+            found = Some(watch);
+        }
+    }
+    Ok(found)
+}
+
 /// The Prometheus server to use: `flag` (`Some(None)` = the plan's own Prometheus) over the
 /// `[prometheus]` table of `sources`; an error names what is wrong.
 pub fn prometheus_config(
@@ -42,7 +58,9 @@ pub fn prometheus_config(
         },
     };
     let metrics = MetricsConfig::default();
-    config.watch = metrics.watch;
+    config.watch = watch_names(sources)
+        .map_err(|e| e.to_string())?
+        .unwrap_or(metrics.watch);
     config.window = metrics.window;
     Ok(Some(config))
 }
@@ -117,5 +135,67 @@ pub async fn with_nats_stats(report: String, plan: &Plan, timeout: Duration) -> 
             serde_json::to_string_pretty(&Value::Object(map)).unwrap_or(report)
         }
         _ => report,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::{PlanOptions, build_plan};
+
+    fn source(text: &str) -> Source {
+        Source {
+            path: "t.toml".into(),
+            text: text.into(),
+        }
+    }
+
+    const SERVICE: &str =
+        "[[service]]\nname = \"auth-service\"\nhttp_port = 18001\nmetrics_port = 12112\n";
+
+    #[test]
+    fn metrics_watch_table_names_the_families() {
+        let s = source(&format!(
+            "{SERVICE}\n[metrics.watch]\ngoroutines = \"my_goroutines\"\nrequests = [\"rpc_total\"]\n"
+        ));
+        let w = watch_names(&[s]).unwrap().unwrap();
+        assert_eq!(w.goroutines, "my_goroutines");
+        assert_eq!(w.requests, ["rpc_total"]);
+        assert_eq!(w.rss, "process_resident_memory_bytes", "defaults kept");
+        let typo = source(&format!("{SERVICE}\n[metrics.watch]\ngorutines = \"x\"\n"));
+        let e = watch_names(&[typo]).unwrap_err().to_string();
+        assert!(e.contains("gorutines"), "{e}");
+        assert_eq!(watch_names(&[source(SERVICE)]).unwrap(), None);
+    }
+
+    #[test]
+    fn prometheus_flag_over_table_and_the_plans_own() {
+        let with_table = source(&format!(
+            "{SERVICE}\n[prometheus]\nurl = \"prom.internal:9090\"\ninterval = \"5s\"\n"
+        ));
+        let plan = build_plan(std::slice::from_ref(&with_table), &PlanOptions::default()).unwrap();
+        let sources = [with_table];
+        let table = prometheus_config(None, &plan, &sources).unwrap().unwrap();
+        assert_eq!(table.url, "http://prom.internal:9090");
+        assert_eq!(table.interval, Duration::from_secs(5));
+        let flag = prometheus_config(Some(Some("http://other:9090")), &plan, &sources)
+            .unwrap()
+            .unwrap();
+        assert_eq!(flag.url, "http://other:9090");
+        // A bare flag needs a Prometheus in the plan; this one has none.
+        let e = prometheus_config(Some(None), &plan, &sources).unwrap_err();
+        assert!(e.contains("--prometheus URL"), "{e}");
+        let demo = build_plan(&[Source::demo()], &PlanOptions::default()).unwrap();
+        let own = prometheus_config(Some(None), &demo, &[Source::demo()])
+            .unwrap()
+            .unwrap();
+        assert_eq!(own.url, "http://127.0.0.1:9090");
+        let bad = prometheus_config(Some(Some("ftp://x")), &plan, &sources).unwrap_err();
+        assert!(bad.contains("ftp://x"), "{bad}");
+        assert!(
+            prometheus_config(None, &demo, &[Source::demo()])
+                .unwrap()
+                .is_none()
+        );
     }
 }

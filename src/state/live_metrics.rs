@@ -37,6 +37,8 @@ pub struct MetricsUi {
     pub nats_hint: Option<String>,
     /// The latest client socket owners of the NATS client port.
     nats_owners: BTreeMap<SocketAddr, u32>,
+    /// Shared metrics endpoints looked up with nobody listening.
+    free_ports: std::collections::BTreeSet<Endpoint>,
     /// Prometheus' own up/down is being applied (not dropped like the direct probes').
     applying_prometheus: bool,
 }
@@ -116,6 +118,14 @@ impl State {
         self.panel_shown(PanelKind::Metrics) || self.panel_shown(PanelKind::Explorer)
     }
 
+    /// Whether `entry`'s shared metrics port was looked up and nothing listens on it.
+    pub fn metrics_port_free(&self, entry: EntryId) -> bool {
+        self.metrics
+            .claims
+            .iter()
+            .any(|(ep, c)| c.contains(&entry) && self.metrics_ui.free_ports.contains(ep))
+    }
+
     /// Supervised processes by pid.
     pub fn entry_of_pid(&self) -> BTreeMap<u32, EntryId> {
         self.procs
@@ -129,10 +139,17 @@ impl State {
         self.now = self.now.max(fact.at);
         let now = self.now;
         let changed = self.metrics.apply(fact, now);
-        changed && self.metrics_shown()
+        // Twelve endpoints every 2 s: drawn with the next clock tick, not one frame each.
+        self.cosmetic |= changed && self.metrics_shown();
+        false
     }
 
     fn metrics_port_held(&mut self, endpoint: &Endpoint, owner: Option<PortOwner>) -> bool {
+        let was_free = if owner.is_none() {
+            !self.metrics_ui.free_ports.insert(endpoint.clone())
+        } else {
+            self.metrics_ui.free_ports.remove(endpoint)
+        };
         let mut entry_of_pid = self.entry_of_pid();
         if let Some(o) = &owner
             && !entry_of_pid.contains_key(&o.pid)
@@ -142,10 +159,11 @@ impl State {
             // Not started by us, but its command line names the service.
             entry_of_pid.insert(o.pid, e);
         }
+        let now_free = owner.is_none();
         let changed = self
             .metrics
             .port_held(endpoint, owner.map(|o| o.pid), &entry_of_pid);
-        changed && self.metrics_shown()
+        (changed || was_free != now_free) && self.metrics_shown()
     }
 
     fn nats_polled(&mut self, fact: &NatsFact) -> bool {
@@ -156,7 +174,8 @@ impl State {
         self.nats
             .set_owners(self.metrics_ui.nats_owners.clone(), entry_of_pid);
         let changed = self.nats.apply(fact, now);
-        changed && self.panel_shown(PanelKind::Nats)
+        self.cosmetic |= changed && self.panel_shown(PanelKind::Nats);
+        false
     }
 
     fn prometheus_polled(&mut self, fact: &PromFact) -> bool {
@@ -245,6 +264,12 @@ impl State {
 
     /// Keys for the metrics, explorer and NATS panels; true when taken.
     pub(super) fn handle_live(&mut self, action: &Action) -> bool {
+        if self.ui.mode == Mode::Normal && *action == Action::NatsSort {
+            // Whichever panel has the keyboard.
+            let next = self.nats.sort.next();
+            self.nats.set_sort(next);
+            return true;
+        }
         let focus = self.ui.focus;
         if !is_metrics_panel(focus) {
             return false;
@@ -269,10 +294,6 @@ impl State {
             {
                 self.metrics_ui.explorer_filter.clear();
                 self.explorer_moved(0, true);
-            }
-            (Mode::Normal, _, Action::NatsSort) => {
-                let next = self.nats.sort.next();
-                self.nats.set_sort(next);
             }
             (Mode::Normal, PanelKind::Metrics, Action::Up) => self.metrics_select(-1),
             (Mode::Normal, PanelKind::Metrics, Action::Down) => self.metrics_select(1),

@@ -65,10 +65,15 @@ fn scrapes_reach_the_service_and_become_rates() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
     // In the default layout no metrics panel is shown: no frame for a scrape.
+    s.mark_drawn(t0);
     assert!(!s.apply(scraped(&s, "auth-service", t0, Some(PAGE_1))));
+    assert!(!s.cosmetic);
     show(&mut s, "metrics");
     let t1 = t0 + Duration::from_secs(2);
-    assert!(s.apply(scraped(&s, "auth-service", t1, Some(PAGE_2))));
+    // Shown: drawn with the next clock tick (not a frame per scrape).
+    assert!(!s.apply(scraped(&s, "auth-service", t1, Some(PAGE_2))));
+    assert!(s.cosmetic);
+    assert!(s.apply(Update::Tick { at: t1 }));
     let auth = s.plan.entry_named("auth-service").unwrap();
     let m = s.metrics.service(auth).unwrap();
     assert_eq!(m.source(), MetricsSource::Endpoint);
@@ -147,6 +152,12 @@ fn the_shared_port_goes_to_its_holder_only() {
     let user = s.plan.entry_named("user-service").unwrap();
     let endpoint = s.metrics.endpoints().into_iter().next().unwrap();
     assert!(s.metrics.claims[&endpoint].len() > 1);
+    // Looked up, nobody listens: said as such, nothing attributed.
+    s.apply(Update::MetricsPortHeld {
+        endpoint: endpoint.clone(),
+        owner: None,
+    });
+    assert!(s.metrics_port_free(auth));
     s.apply(Update::MetricsPortHeld {
         endpoint: endpoint.clone(),
         owner: Some(crate::message::PortOwner {
@@ -163,6 +174,7 @@ fn the_shared_port_goes_to_its_holder_only() {
             .unwrap()
             .attribution
     };
+    assert!(!s.metrics_port_free(auth));
     assert_eq!(att(&s, user), Attribution::Own);
     assert_eq!(att(&s, auth), Attribution::HeldBy(user));
     s.apply(Update::MetricsScraped(Box::new(ScrapeFact {
@@ -204,7 +216,9 @@ fn nats_polls_and_client_owners_name_the_services() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
     assert_eq!(s.metrics_ui.nats_address.as_deref(), Some("127.0.0.1:8222"));
-    assert!(!s.apply(nats_fact(t0)), "no NATS panel shown");
+    s.mark_drawn(t0);
+    s.apply(nats_fact(t0));
+    assert!(!s.cosmetic, "no NATS panel shown");
     show(&mut s, "metrics");
     let message = s.plan.entry_named("message-service").unwrap();
     s.apply(Update::ProcessStarted {
@@ -216,7 +230,8 @@ fn nats_polls_and_client_owners_name_the_services() {
     s.apply(Update::NatsClientsFound {
         owners: BTreeMap::from([(addr, 777)]),
     });
-    assert!(s.apply(nats_fact(t0 + Duration::from_secs(2))));
+    s.apply(nats_fact(t0 + Duration::from_secs(2)));
+    assert!(s.cosmetic, "drawn with the next tick");
     assert!(s.nats.varz.is_some());
     let conn = s.nats.conns.iter().find(|c| c.cid == 5).unwrap();
     assert_eq!((conn.pid, conn.entry), (Some(777), Some(message)));
@@ -232,6 +247,11 @@ fn nats_polls_and_client_owners_name_the_services() {
 fn keys_of_the_three_panels() {
     let t0 = Instant::now();
     let mut s = demo_state(t0);
+    // `o` sorts the NATS connections whichever panel has the keyboard.
+    assert_eq!(s.ui.focus, PanelKind::Services);
+    let before = s.nats.sort;
+    s.handle(Action::NatsSort);
+    assert_ne!(s.nats.sort, before);
     show(&mut s, "explorer");
     assert_eq!(s.ui.focus, PanelKind::Metrics);
     s.handle(Action::Down);

@@ -43,6 +43,7 @@ pub fn render_live(kind: PanelKind, state: &State, theme: Theme, area: Rect, buf
                         name: &state.plan.entries[e.0].name,
                         metrics,
                         holder,
+                        port_free: state.metrics_port_free(e),
                     })
                 })
                 .collect();
@@ -102,3 +103,7 @@ pub fn render_live(kind: PanelKind, state: &State, theme: Theme, area: Rect, buf
         _ => {}
     }
 }
+
+#[cfg(test)]
+#[path = "live_panels_tests.rs"]
+mod tests;

@@ -162,7 +162,9 @@ impl ExplorerPanel<'_> {
                 (lo.min(p.1), hi.max(p.1))
             });
         let (lo, hi) = if lo.is_finite() {
-            (lo.min(0.0), hi.max(lo + 1.0))
+            // From zero to the highest value (seconds stay seconds: no 0..1 for 0.004).
+            let lo = lo.min(0.0);
+            (lo, if hi > lo { hi } else { lo + 1.0 })
         } else {
             (0.0, 1.0)
         };
@@ -187,7 +189,7 @@ impl ExplorerPanel<'_> {
             .y_axis(
                 Axis::default()
                     .bounds([lo, hi])
-                    .labels([amount(lo), amount(hi)])
+                    .labels([value_text(lo), value_text(hi)])
                     .style(t.dim()),
             )
             .render(area, buf);
@@ -232,10 +234,16 @@ impl ExplorerPanel<'_> {
     }
 }
 
-/// A sample value: small fractions with up to 4 decimals, the rest as [`amount`].
+/// A sample value: tiny ones in scientific notation (`4.5e-5`), small fractions with up to 4
+/// decimals, the rest as [`amount`].
 fn value_text(v: f64) -> String {
-    if v.is_finite() && v.abs() < 1e4 && v != v.trunc() {
-        format!("{v:.4}").trim_end_matches('0').to_owned()
+    if v.is_finite() && v != 0.0 && v.abs() < 1e-3 {
+        format!("{v:.1e}")
+    } else if v.is_finite() && v.abs() < 1e4 && v != v.trunc() {
+        format!("{v:.4}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
     } else {
         amount(v)
     }
@@ -245,6 +253,16 @@ fn value_text(v: f64) -> String {
 mod tests {
     use super::*;
     use crate::view::panels::metrics::tests::{scene, text};
+
+    #[test]
+    fn sample_values_never_end_in_a_bare_point() {
+        assert_eq!(value_text(0.000045), "4.5e-5");
+        assert_eq!(value_text(0.00012), "1.2e-4");
+        assert_eq!(value_text(0.0012), "0.0012");
+        assert_eq!(value_text(0.5), "0.5");
+        assert_eq!(value_text(0.0), "0");
+        assert_eq!(value_text(389.0), "389");
+    }
 
     #[test]
     fn explorer_snapshots() {

@@ -24,6 +24,8 @@ pub struct MetricsRow<'a> {
     pub metrics: &'a ServiceMetrics,
     /// For a shared port held by another service: that service's name.
     pub holder: Option<&'a str>,
+    /// The shared port was looked up and nothing listens on it.
+    pub port_free: bool,
 }
 
 /// Input of the metrics panel.
@@ -114,6 +116,10 @@ pub fn status_text(row: &MetricsRow<'_>, now: Instant) -> Vec<(Severity, String)
             Attribution::HeldByPid(pid) => {
                 out.push((Severity::Warning, format!("metrics port held by pid {pid}")))
             }
+            Attribution::Unknown if row.port_free => out.push((
+                Severity::Info,
+                "metrics port shared; nothing serves it".into(),
+            )),
             Attribution::Unknown => out.push((
                 Severity::Info,
                 "metrics port shared; holder not known yet".into(),

@@ -212,6 +212,7 @@ fn metrics_panel_snapshots() {
                     name: &e.name,
                     metrics: &state.services[i],
                     holder: None,
+                    port_free: false,
                 })
                 .collect(),
             selected: user,
@@ -235,6 +236,7 @@ fn metrics_panel_from_prometheus() {
             name,
             metrics: &state.services[plan.entry_named(name).expect(name).0],
             holder: None,
+            port_free: false,
         })
         .collect();
     for selected in [0, 1] {
@@ -245,6 +247,7 @@ fn metrics_panel_from_prometheus() {
                     name: r.name,
                     metrics: r.metrics,
                     holder: None,
+                    port_free: false,
                 })
                 .collect(),
             selected: Some(selected),
