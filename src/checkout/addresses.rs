@@ -305,6 +305,7 @@ fn third_party(
             category: "third-party".into(),
             description: format!("{} (from {})", v.value, config.path.display()),
             container: None,
+            compose: None,
             required: false,
             ports: vec![port],
             comments: vec![format!(

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use super::compose::{ComposeService, probe_hint};
 use super::drift::DriftKind;
 use super::merge::{Inputs, Merged, port};
-use super::render::{InfraModel, PortModel};
+use super::render::{ComposeRef, InfraModel, PortModel};
 use crate::plan::ProbeKind;
 
 /// Every plan infra entry (with the compose file's container and host ports where it has
@@ -23,6 +23,7 @@ pub fn infra(input: &Inputs, out: &mut Merged) {
             category: p.category.clone(),
             description: p.description.clone(),
             container: p.container.clone(),
+            compose: None,
             required: p.required,
             ports: p
                 .ports
@@ -45,6 +46,11 @@ pub fn infra(input: &Inputs, out: &mut Merged) {
             (Some(svc), Some(compose)) => {
                 matched.insert(svc.name.as_str());
                 model.container = Some(svc.container.clone());
+                model.compose = Some(ComposeRef {
+                    file: compose.path.display().to_string(),
+                    project: compose.project.clone(),
+                    service: svc.name.clone(),
+                });
                 published_ports(&mut model, svc, &compose.path, out);
                 model.comments.push(format!(
                     "from {} service {:?}",
@@ -125,6 +131,11 @@ pub fn infra(input: &Inputs, out: &mut Merged) {
             category: "infrastructure".into(),
             description: format!("compose service {} (not in the built-in plan)", svc.name),
             container: Some(svc.container.clone()),
+            compose: Some(ComposeRef {
+                file: compose.path.display().to_string(),
+                project: compose.project.clone(),
+                service: svc.name.clone(),
+            }),
             required: false,
             ports,
             comments: vec![format!(

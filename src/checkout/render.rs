@@ -45,9 +45,20 @@ pub struct InfraModel {
     pub category: String,
     pub description: String,
     pub container: Option<String>,
+    /// The compose file (relative to the checkout), project and service that create the
+    /// container, when the compose file has it.
+    pub compose: Option<ComposeRef>,
     pub required: bool,
     pub ports: Vec<PortModel>,
     pub comments: Vec<String>,
+}
+
+/// Where an infra entry's container comes from: `docker compose -f FILE -p PROJECT up -d SERVICE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComposeRef {
+    pub file: String,
+    pub project: String,
+    pub service: String,
 }
 
 /// One probed port of an infra entry.
@@ -204,6 +215,11 @@ fn infra_entry(out: &mut String, i: &InfraModel) {
     }
     if let Some(c) = &i.container {
         let _ = writeln!(out, "container = {}", quote(c));
+    }
+    if let Some(c) = &i.compose {
+        let _ = writeln!(out, "compose_file = {}", quote(&c.file));
+        let _ = writeln!(out, "compose_project = {}", quote(&c.project));
+        let _ = writeln!(out, "compose_service = {}", quote(&c.service));
     }
     let _ = writeln!(out, "required = {}", i.required);
     let _ = writeln!(out, "ports = [");
