@@ -89,14 +89,54 @@ pub fn engine_title(s: &State) -> Option<String> {
     })
 }
 
-/// What the infra panel says when the engine cannot be used: what is wrong, then the fix.
-pub fn engine_notice(s: &State) -> Vec<String> {
+/// What the infra panel says when the engine cannot be used: what is wrong, then the fix,
+/// wrapped at spaces into lines of at most `width` characters (at most `max_lines`).
+pub fn engine_notice(s: &State, width: usize, max_lines: usize) -> Vec<String> {
     if s.docker.is_empty() || !matches!(s.docker.connection, Connection::Unavailable { .. }) {
         return Vec::new();
     }
     let (words, fix) = s.docker.connection_words(s.now);
-    let mut lines = vec![words];
-    lines.extend(fix.map(|f| format!("fix: {f}")));
+    let mut lines = wrap(&words, width);
+    lines.extend(
+        fix.map(|f| wrap(&format!("fix: {f}"), width))
+            .unwrap_or_default(),
+    );
+    lines.truncate(max_lines);
+    lines
+}
+
+/// `text` wrapped at spaces into lines of at most `width` characters (a longer word is cut).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: String = word.to_string();
+        loop {
+            let used = line.chars().count();
+            let need = word.chars().count() + usize::from(used > 0);
+            if used + need <= width {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.push_str(&word);
+                break;
+            }
+            if used > 0 {
+                lines.push(std::mem::take(&mut line));
+                continue;
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+            if word.is_empty() {
+                break;
+            }
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
     lines
 }
 
@@ -159,7 +199,7 @@ pub fn detail_lines(s: &State, entry: EntryId, t: Theme) -> Vec<Line<'static>> {
     if let Some(hint) = &row.hint {
         lines.push(Line::from(Span::styled(format!("  {hint}"), t.dim())));
     }
-    for notice in engine_notice(s) {
+    for notice in engine_notice(s, usize::MAX, 2) {
         lines.push(Line::from(Span::styled(
             format!("  {notice}"),
             t.severity(Severity::Error),

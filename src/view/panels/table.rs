@@ -295,7 +295,9 @@ impl Widget for &TablePanel<'_> {
         let notice = if services {
             Vec::new()
         } else {
-            super::container_rows::engine_notice(s)
+            // Room for the header and at least one row above it.
+            let room = usize::from(area.height.saturating_sub(4)).min(4);
+            super::container_rows::engine_notice(s, usize::from(area.width.saturating_sub(2)), room)
         };
         let height = usize::from(area.height.saturating_sub(3)).saturating_sub(notice.len());
         let (above, below) = hidden_rows(&rows, offset, height);
@@ -395,17 +397,19 @@ impl Widget for &TablePanel<'_> {
             let Some(y) = (inner as usize).checked_sub(notice.len() - i) else {
                 continue;
             };
-            let w = usize::from(area.width.saturating_sub(2));
-            crate::view::fit::words(text, self.theme.severity(crate::state::Severity::Error), w)
-                .render(
-                    Rect::new(
-                        area.x + 1,
-                        area.y + 1 + y as u16,
-                        area.width.saturating_sub(2),
-                        1,
-                    ),
-                    buf,
-                );
+            Line::from(Span::styled(
+                text.clone(),
+                self.theme.severity(crate::state::Severity::Error),
+            ))
+            .render(
+                Rect::new(
+                    area.x + 1,
+                    area.y + 1 + y as u16,
+                    area.width.saturating_sub(2),
+                    1,
+                ),
+                buf,
+            );
         }
         if empty && area.height > 3 {
             let msg = if s.ui.filter.is_empty() {

@@ -1,0 +1,255 @@
+//! The real binary in tmux with Docker: the demo with one infra entry (livekit) played by a
+//! container built here, stopped and started from the keyboard with its logs on screen; and
+//! DOCKER_HOST at a missing socket and at a socket that never answers, where the dashboard
+//! starts, says so with the fix, and still starts and stops services.
+
+mod support;
+
+#[path = "docker/support.rs"]
+mod docker_support;
+
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anychat_top::ports::first_free_offset;
+use support::tmux::{Tmux, pids_with, survivors_after};
+
+const TOP: &str = env!("CARGO_BIN_EXE_anychat-top");
+
+/// Tests of this file take turns on the demo's ports.
+static PORTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn turn() -> std::sync::MutexGuard<'static, ()> {
+    PORTS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// services/demo.toml with its livekit entry run by the container `container` instead of a
+/// stub (stopped within 2 s).
+fn manifest_with_container(container: &str) -> String {
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/services/demo.toml"))
+        .expect("services/demo.toml");
+    let stub = r#"command = ["anychat-stub", "--name", "{name}", "--log-interval", "0s", "--quiet-health", "--http-port", "{port:livekit}"]"#;
+    assert!(demo.contains(stub), "the demo's livekit entry changed");
+    demo.replace(stub, "runs = \"container\"\nstop_grace = \"2s\"")
+        .replace(
+            "container = \"anychat-livekit\"",
+            &format!("container = \"{container}\""),
+        )
+}
+
+/// Writes the manifest into a temp dir; the offset (below the ephemeral range) at which every
+/// port of its plan is free.
+fn plan_file(text: &str) -> (tempfile::TempDir, PathBuf, i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo-docker.toml");
+    std::fs::write(&path, text).unwrap();
+    let source = anychat_top::manifest::Source {
+        path: path.clone(),
+        text: text.to_string(),
+    };
+    let start = std::process::id() as i32;
+    let offsets = (0..16).map(|k| 1000 + ((start + k) % 16) * 1000);
+    let build = |offset| {
+        anychat_top::manifest::build_plan(
+            std::slice::from_ref(&source),
+            &anychat_top::manifest::PlanOptions {
+                port_offset: offset,
+                root: None,
+            },
+        )
+    };
+    let (offset, _) = first_free_offset(offsets, build)
+        .expect("plan builds")
+        .expect("a free offset");
+    (dir, path, offset)
+}
+
+/// Start the dashboard in `tmux` with `env` before it; wait for its first probes.
+fn open(tmux: &Tmux, env: &str, manifest: &Path, offset: i32) {
+    tmux.type_line(&format!(
+        "{env} {TOP} --config {} --port-offset {offset}; echo \"exit=$?\"",
+        manifest.display()
+    ));
+    tmux.wait_for("first probes", Duration::from_secs(15), |s| {
+        s.contains(" down") && s.contains("stopped")
+    });
+    // Keys typed before the dashboard reads its input would be lost.
+    std::thread::sleep(Duration::from_millis(500));
+}
+
+/// Quit and check the shell is back with exit 0 and the stub of gateway-service (started
+/// by [`services_still_work`], or never) gone.
+fn quit(tmux: &Tmux, offset: i32) {
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains("exit=0")
+    });
+    let port = format!("--http-port {}", 8080 + offset);
+    let left = survivors_after(
+        &pids_with(&["anychat-stub", "gateway-service", &port]),
+        Duration::from_secs(5),
+    );
+    assert!(left.is_empty(), "stubs left running: {left:?}");
+}
+
+/// The line of the screen that holds `word` (for messages).
+fn line_with<'a>(screen: &'a str, word: &str) -> &'a str {
+    screen.lines().find(|l| l.contains(word)).unwrap_or("")
+}
+
+/// Services still start and stop by key while Docker is unusable: `s` on the selected row
+/// (gateway-service, the first), then `x`.
+fn services_still_work(tmux: &Tmux) {
+    tmux.send(&["s"]);
+    let (screen, _) = tmux.wait_for("gateway-service up", Duration::from_secs(15), |s| {
+        s.contains("✓ gateway-service")
+    });
+    assert!(
+        line_with(&screen, "✓ gateway-service").contains("run "),
+        "{screen}"
+    );
+    tmux.send(&["x"]);
+    tmux.wait_for("gateway-service stopped", Duration::from_secs(15), |s| {
+        s.lines()
+            .any(|l| l.contains("✗ gateway-service") && l.contains("exit 0"))
+    });
+}
+
+#[test]
+fn docker_host_at_a_missing_socket_is_said_with_the_fix_and_services_still_work() {
+    let _turn = turn();
+    let Some(tmux) = Tmux::start(80, 24) else {
+        return;
+    };
+    let (dir, manifest, offset) = plan_file(&manifest_with_container("att-tui-missing-livekit"));
+    let socket = dir.path().join("no-such-docker.sock");
+    open(
+        &tmux,
+        &format!("DOCKER_HOST=unix://{}", socket.display()),
+        &manifest,
+        offset,
+    );
+    let (screen, _) = tmux.wait_for("the engine's trouble", Duration::from_secs(10), |s| {
+        s.contains("no Docker engine") && s.contains("fix: start Docker")
+    });
+    assert!(screen.contains("Docker unavailable"), "{screen}");
+    services_still_work(&tmux);
+    quit(&tmux, offset);
+}
+
+#[test]
+fn docker_host_at_a_socket_that_never_answers_is_said_and_services_still_work() {
+    let _turn = turn();
+    let Some(tmux) = Tmux::start(100, 30) else {
+        return;
+    };
+    let (dir, manifest, offset) = plan_file(&manifest_with_container("att-tui-silent-livekit"));
+    let socket = dir.path().join("silent-docker.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    // Accepts every connection and never answers (the connections are kept open).
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    open(
+        &tmux,
+        &format!("DOCKER_HOST=unix://{}", socket.display()),
+        &manifest,
+        offset,
+    );
+    let (screen, _) = tmux.wait_for("the engine's silence", Duration::from_secs(15), |s| {
+        s.contains("Docker engine not answering")
+    });
+    assert!(
+        screen.contains("fix: the engine may be overloaded or hung"),
+        "{screen}"
+    );
+    services_still_work(&tmux);
+    quit(&tmux, offset);
+}
+
+#[test]
+fn a_container_of_the_demo_is_stopped_and_started_from_the_keyboard_with_its_logs() {
+    if !docker_support::engine_or_skip() {
+        return;
+    }
+    let image = match docker_support::test_image() {
+        Ok(image) => image,
+        Err(why) => {
+            docker_support::skip_or_fail(&why);
+            return;
+        }
+    };
+    let _turn = turn();
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let containers = docker_support::Containers::new("att-tui");
+    let name = format!("{}-livekit", containers.label);
+    let (_dir, manifest, offset) = plan_file(&manifest_with_container(&name));
+    let port = 7880 + offset;
+    let publish = format!("127.0.0.1:{port}:7880");
+    containers.run(
+        "livekit",
+        &["-p", &publish],
+        image,
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /tmp/www && echo ok > /tmp/www/index.html && echo livekit-container-says-hello && exec httpd -f -p 7880 -h /tmp/www",
+        ],
+    );
+    open(&tmux, "", &manifest, offset);
+    // The infra table: focus it and select its last row (livekit).
+    tmux.send(&["Tab"]);
+    tmux.send(&["End"]);
+    tmux.wait_for("livekit selected", Duration::from_secs(5), |s| {
+        s.contains("Detail: livekit")
+    });
+    let (screen, _) = tmux.wait_for(
+        "livekit's container running and probed",
+        Duration::from_secs(20),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("✓ livekit") && l.contains("running"))
+        },
+    );
+    assert!(
+        screen.contains(&format!("container {name} running")),
+        "{screen}"
+    );
+    let (screen, _) = tmux.wait_for("its logs", Duration::from_secs(10), |s| {
+        s.contains("livekit-container-says-hello")
+    });
+    assert!(screen.contains("Logs: livekit"), "{screen}");
+
+    // x stops the container, through the engine.
+    tmux.send(&["x"]);
+    let (screen, _) = tmux.wait_for("livekit stopped", Duration::from_secs(20), |s| {
+        s.lines()
+            .any(|l| l.contains("✗ livekit") && l.contains("exited"))
+    });
+    assert_eq!(
+        docker_support::inspect(&name, "{{.State.Running}}"),
+        "false",
+        "{screen}"
+    );
+    // s starts it again.
+    tmux.send(&["s"]);
+    tmux.wait_for("livekit running again", Duration::from_secs(20), |s| {
+        s.lines()
+            .any(|l| l.contains("✓ livekit") && l.contains("running"))
+    });
+    assert_eq!(docker_support::inspect(&name, "{{.State.Running}}"), "true");
+    // Quitting leaves the infra running (it is Docker's, not a child of ours).
+    quit(&tmux, offset);
+    assert_eq!(docker_support::inspect(&name, "{{.State.Running}}"), "true");
+    drop(containers);
+    assert!(
+        docker_support::docker(&["inspect", &name]).is_err(),
+        "removed"
+    );
+}
