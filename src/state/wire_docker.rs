@@ -26,6 +26,12 @@ impl State {
                 dropped: 0,
             });
         }
+        if let DockerFact::UsageSampled { .. } = fact {
+            // Figures move with every stats frame (one a second per container): drawn with
+            // the next clock tick, like latencies, not a frame each.
+            self.cosmetic |= self.docker.apply(&fact, now);
+            return false;
+        }
         let was_connected = self.docker.is_connected();
         let entry = match &fact {
             DockerFact::ContainerSeen { entry, .. }
