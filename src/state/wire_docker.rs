@@ -171,6 +171,8 @@ impl State {
             Ok(DockerCommand::ComposeUp { entry, up }) => {
                 // One question at a time: a second missing container waits for the next key.
                 if self.ui.mode != Mode::ConfirmCompose {
+                    let text = format!("{name}: no container; y runs {}", up.display());
+                    self.alert(now, Severity::Info, text);
                     self.compose_offer = Some((entry, up));
                     self.ui.mode = Mode::ConfirmCompose;
                 }

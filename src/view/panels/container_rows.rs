@@ -207,3 +207,17 @@ pub fn detail_lines(s: &State, entry: EntryId, t: Theme) -> Vec<Line<'static>> {
     }
     lines
 }
+
+/// The status bar's question before a compose `up`, short enough for 80 columns
+/// (`Create redis: docker-compose ... up -d redis? y/n`); the whole command is in the alert.
+pub fn compose_question(s: &State) -> String {
+    let Some((entry, up)) = &s.compose_offer else {
+        return String::new();
+    };
+    let program = up.argv.first().map_or("docker-compose", String::as_str);
+    let service = up.argv.last().map_or("", String::as_str);
+    format!(
+        "Create {}: {program} ... up -d {service}? y/n ",
+        s.plan.entries[entry.0].name
+    )
+}
