@@ -253,3 +253,107 @@ fn a_container_of_the_demo_is_stopped_and_started_from_the_keyboard_with_its_log
         "removed"
     );
 }
+
+#[test]
+fn start_all_waits_for_the_containers_health_and_stop_all_stops_it_last() {
+    if !docker_support::engine_or_skip() {
+        return;
+    }
+    let image = match docker_support::test_image() {
+        Ok(image) => image,
+        Err(why) => {
+            docker_support::skip_or_fail(&why);
+            return;
+        }
+    };
+    let _turn = turn();
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let containers = docker_support::Containers::new("att-tuiall");
+    let name = format!("{}-livekit", containers.label);
+    // rtc-service needs livekit, whose health check passes only 4 s after it starts, while
+    // its port answers at once: our probe alone would let rtc-service start early.
+    let text = manifest_with_container(&name);
+    let text = text.replacen(
+        "depends_on = [\"user-service\"]\nrestart = \"on-failure\"\n\n[[service]]\nname = \"sync-service\"",
+        "depends_on = [\"user-service\", \"livekit\"]\nrestart = \"on-failure\"\n\n[[service]]\nname = \"sync-service\"",
+        1,
+    );
+    assert!(
+        text.contains("\"user-service\", \"livekit\""),
+        "rtc-service's block changed"
+    );
+    let (_dir, manifest, offset) = plan_file(&text);
+    let publish = format!("127.0.0.1:{}:7880", 7880 + offset);
+    containers.run(
+        "livekit",
+        &[
+            "-p",
+            &publish,
+            "--health-cmd",
+            "test -f /tmp/ready",
+            "--health-interval",
+            "1s",
+        ],
+        image,
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /tmp/www; echo ok > /tmp/www/index.html; (sleep 4; touch /tmp/ready) & exec httpd -f -p 7880 -h /tmp/www",
+        ],
+    );
+    docker_support::docker(&["stop", "-t", "1", &name]).unwrap();
+    open(&tmux, "", &manifest, offset);
+    tmux.wait_for("livekit's container exited", Duration::from_secs(10), |s| {
+        s.lines()
+            .any(|l| l.contains("livekit") && l.contains("exited"))
+    });
+
+    // S: the container is started with the processes; rtc-service waits for its health.
+    tmux.send(&["S"]);
+    // A moment when rtc-service's other dependency and livekit's port are up, but rtc-service
+    // still waits: for the engine's health check, which passes 4 s after the start.
+    let (screen, waited) = tmux.wait_for(
+        "rtc-service waiting on livekit's health",
+        Duration::from_secs(20),
+        |s| {
+            s.contains("✓ user-service")
+                && s.lines()
+                    .any(|l| l.contains("✓ livekit") && l.contains("running"))
+                && line_with(s, "rtc-service").contains("stopped")
+        },
+    );
+    println!("rtc-service waiting on livekit's health after {waited:?}:\n{screen}");
+    tmux.wait_for("everything up", Duration::from_secs(40), |s| {
+        s.contains("✓ 20 up")
+    });
+    assert_eq!(
+        docker_support::inspect(&name, "{{.State.Health.Status}}"),
+        "healthy"
+    );
+
+    // X, y: services first, the container last; everything down.
+    tmux.send(&["X"]);
+    tmux.wait_for("confirmation", Duration::from_secs(3), |s| {
+        s.contains("Stop every service? y/n")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("everything down", Duration::from_secs(40), |s| {
+        s.contains("✗ 20 down")
+    });
+    let (screen, _) = tmux.wait_for(
+        "livekit's container stopped",
+        Duration::from_secs(20),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("✗ livekit") && l.contains("exited"))
+        },
+    );
+    assert_eq!(
+        docker_support::inspect(&name, "{{.State.Running}}"),
+        "false",
+        "{screen}"
+    );
+    quit(&tmux, offset);
+}

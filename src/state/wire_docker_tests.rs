@@ -176,7 +176,10 @@ fn a_missing_container_is_created_with_compose_only_after_yes() {
     assert!(argv.ends_with("up -d redis"), "{argv}");
     // The question fits an 80-column status bar; the whole command is in the alert.
     let question = crate::view::panels::container_rows::compose_question(&s);
-    assert_eq!(question, "Create redis: docker-compose ... up -d redis? y/n ");
+    assert_eq!(
+        question,
+        "Create redis: docker-compose ... up -d redis? y/n "
+    );
     assert!(last_alert(&s).1.ends_with(&argv), "{:?}", last_alert(&s));
     // No: nothing.
     assert!(s.handle(Action::Confirm(false)).is_empty());

@@ -52,15 +52,16 @@ pub fn state_cell(s: &State, entry: EntryId, t: Theme, width: usize) -> Option<L
         pieces.push(Piece::new("!", style));
     }
     pieces.push(Piece::new(row.state.clone(), style));
-    match row.health {
-        Some(EngineHealth::Healthy) => pieces.push(Piece::new("healthy", style).optional(1)),
+    // The engine's verdict on a container that does not run is stale: not shown.
+    match row.health.filter(|_| row.uptime.is_some()) {
+        Some(EngineHealth::Healthy) => pieces.push(Piece::new("healthy", style).optional(2)),
         Some(h @ (EngineHealth::Starting | EngineHealth::Unhealthy)) => {
-            pieces.push(Piece::new(h.as_str(), style))
+            pieces.push(Piece::new(h.as_str(), style).optional(1))
         }
         _ => {}
     }
     if let Some(up) = row.uptime {
-        pieces.push(Piece::new(format::age(up), t.dim()).optional(2));
+        pieces.push(Piece::new(format::age(up), t.dim()).optional(3));
     }
     Some(fit(&pieces, width))
 }
@@ -151,7 +152,10 @@ pub fn detail_lines(s: &State, entry: EntryId, t: Theme) -> Vec<Line<'static>> {
         Span::raw(" "),
         Span::styled(row.state.clone(), state_style(&row, t)),
     ];
-    if let Some(h) = row.health.filter(|h| *h != EngineHealth::None) {
+    if let Some(h) = row
+        .health
+        .filter(|h| *h != EngineHealth::None && row.uptime.is_some())
+    {
         head.push(Span::raw(format!(" · engine health {}", h.as_str())));
     }
     if let Some(up) = row.uptime {
