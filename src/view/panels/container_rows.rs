@@ -225,3 +225,7 @@ pub fn compose_question(s: &State) -> String {
         s.plan.entries[entry.0].name
     )
 }
+
+#[cfg(test)]
+#[path = "container_rows_tests.rs"]
+mod tests;
