@@ -20,6 +20,9 @@ pub enum PanelKind {
     Status,
     /// Output of the selected process.
     Logs,
+    /// The Docker engine and every container entry (state, health, uptime, usage, ports,
+    /// flags and hints).
+    Containers,
 }
 
 impl PanelKind {
@@ -32,6 +35,7 @@ impl PanelKind {
             PanelKind::Alerts => "alerts",
             PanelKind::Status => "status",
             PanelKind::Logs => "logs",
+            PanelKind::Containers => "containers",
         }
     }
 
@@ -44,6 +48,7 @@ impl PanelKind {
             PanelKind::Alerts => "Alerts",
             PanelKind::Status => "Status",
             PanelKind::Logs => "Logs",
+            PanelKind::Containers => "Docker",
         }
     }
 }

@@ -226,6 +226,25 @@ pub fn compose_question(s: &State) -> String {
     )
 }
 
+/// The `containers` panel of layout files: the engine and every container entry in plan order.
+pub fn containers_panel(s: &State, theme: Theme) -> super::containers::ContainersPanel<'_> {
+    let entries = s
+        .plan
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_container())
+        .map(|(i, e)| (EntryId(i), e.name.as_str(), port_verdict(s, EntryId(i))))
+        .collect();
+    super::containers::ContainersPanel {
+        docker: &s.docker,
+        entries,
+        now: s.now,
+        focused: false,
+        theme,
+    }
+}
+
 #[cfg(test)]
 #[path = "container_rows_tests.rs"]
 mod tests;

@@ -257,3 +257,41 @@ fn the_engines_trouble_fills_the_infra_panels_last_lines() {
     assert!(shot.contains("sudo usermod -aG docker"), "{shot}");
     insta::assert_snapshot!("containers_infra_engine_trouble_80", shot);
 }
+
+#[test]
+fn a_layout_file_can_place_the_containers_panel() {
+    let source = crate::manifest::Source {
+        path: "infra.toml".into(),
+        text: r#"
+name = "infra"
+description = "Docker beside the infra table"
+[root]
+direction = "vertical"
+children = [
+  { panel = "infra", ratio = 1 },
+  { panel = "containers", ratio = 1 },
+  { panel = "status", length = 1 },
+]
+"#
+        .into(),
+    };
+    let layout = crate::layout::parse_layout(&source).unwrap();
+    assert!(layout.panels().contains(&PanelKind::Containers));
+    let mut s = scene();
+    s.layouts.insert(0, layout);
+    s.pin_layout(0);
+    s.handle(Action::Resize {
+        width: 100,
+        height: 30,
+    });
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(100, 30)).unwrap();
+    let ctx = crate::view::ViewContext::new(
+        Theme { color: false },
+        crate::keymap::Keymap::default_keymap().help(),
+        jiff::tz::TimeZone::UTC,
+    );
+    terminal.draw(|f| crate::view::draw(f, &s, &ctx)).unwrap();
+    let shot = text(terminal.backend().buffer());
+    assert!(shot.contains("Docker 20.10.24 (API 1.41)"), "{shot}");
+    insta::assert_snapshot!("containers_layout_100x30", shot);
+}
