@@ -489,3 +489,57 @@ fn usage_reads_alike_for_containers_and_processes_and_ports_name_their_container
         Some("anychat-redis")
     );
 }
+
+#[test]
+fn start_all_never_asks_about_compose_and_skips_missing_containers_served_anyway() {
+    let t0 = Instant::now();
+    let mut s = anychat_state(t0);
+    connect(&mut s);
+    docker(
+        &mut s,
+        DockerFact::ComposeProgramFound {
+            program: Some(vec!["docker-compose".into()]),
+        },
+    );
+    for infra in [
+        "postgres",
+        "redis",
+        "nats",
+        "minio",
+        "prometheus",
+        "grafana",
+        "jaeger",
+        "livekit",
+    ] {
+        let e = id(&s, infra);
+        docker(
+            &mut s,
+            DockerFact::ContainerMissing {
+                entry: e,
+                foreign: vec![],
+            },
+        );
+    }
+    // postgres is served by something else (its probe answers); redis is not.
+    checked(&mut s, "postgres", "postgres", ProbeState::Up, t0);
+    let alerts = s.alerts.len();
+    let cmds = s.handle(Action::StartAll);
+    assert_eq!(s.ui.mode, Mode::Normal, "start-all asks nothing");
+    assert!(docker_commands(&cmds).is_empty(), "{cmds:?}");
+    let texts: Vec<&str> = s
+        .alerts
+        .iter()
+        .skip(alerts)
+        .map(|a| a.text.as_str())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("redis: cannot start its container: no container yet")),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.starts_with("postgres:")),
+        "{texts:?}"
+    );
+}
