@@ -357,3 +357,96 @@ fn start_all_waits_for_the_containers_health_and_stop_all_stops_it_last() {
     );
     quit(&tmux, offset);
 }
+
+#[test]
+fn a_missing_container_is_created_with_compose_after_yes_from_the_keyboard() {
+    if !docker_support::engine_or_skip() {
+        return;
+    }
+    let image = match docker_support::test_image() {
+        Ok(image) => image,
+        Err(why) => {
+            docker_support::skip_or_fail(&why);
+            return;
+        }
+    };
+    let has_compose = std::process::Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        || docker_support::docker(&["compose", "version"]).is_ok();
+    if !has_compose {
+        docker_support::skip_or_fail("neither docker-compose nor docker compose is installed");
+        return;
+    }
+    let _turn = turn();
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let mut containers = docker_support::Containers::new("att-tuicompose");
+    containers.also.push(
+        ["network", "rm", "att-tuicompose-proj_default"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let name = format!("{}-livekit", containers.label);
+    let text = manifest_with_container(&name);
+    let (dir, _, offset) = plan_file(&text);
+    let compose = dir.path().join("docker-compose.yml");
+    let yaml = format!(
+        "version: \"2.4\"\nservices:\n  livekit:\n    image: {image}\n    container_name: {name}\n    labels:\n      anychat-top-test: att-tuicompose\n    command: [\"sh\", \"-c\", \"mkdir -p /tmp/www; echo ok > /tmp/www/index.html; echo compose-made-me; exec httpd -f -p 7880 -h /tmp/www\"]\n    ports:\n      - \"127.0.0.1:{}:7880\"\n",
+        7880 + offset
+    );
+    std::fs::write(&compose, yaml).unwrap();
+    let text = text.replace(
+        "runs = \"container\"\n",
+        &format!(
+            "runs = \"container\"\ncompose_file = \"{}\"\ncompose_project = \"att-tuicompose-proj\"\ncompose_service = \"livekit\"\n",
+            compose.display()
+        ),
+    );
+    let manifest = dir.path().join("demo-compose.toml");
+    std::fs::write(&manifest, text).unwrap();
+    open(&tmux, "", &manifest, offset);
+    tmux.send(&["Tab"]);
+    tmux.send(&["End"]);
+    tmux.wait_for("livekit missing", Duration::from_secs(10), |s| {
+        s.contains("Detail: livekit")
+            && s.lines()
+                .any(|l| l.contains("livekit") && l.contains("missing"))
+    });
+    // s asks first; n creates nothing.
+    tmux.send(&["s"]);
+    tmux.wait_for("the question", Duration::from_secs(5), |s| {
+        s.contains("Create livekit: docker-compose ... up -d livekit? y/n")
+    });
+    tmux.send(&["n"]);
+    tmux.wait_for("the question gone", Duration::from_secs(5), |s| {
+        !s.contains("? y/n")
+    });
+    assert!(
+        docker_support::docker(&["inspect", &name]).is_err(),
+        "n creates nothing"
+    );
+    // s, y: compose creates it; it runs, answers our probe, and its logs are on screen.
+    tmux.send(&["s"]);
+    tmux.wait_for("the question", Duration::from_secs(5), |s| {
+        s.contains("? y/n")
+    });
+    tmux.send(&["y"]);
+    let (screen, _) = tmux.wait_for(
+        "livekit created and running",
+        Duration::from_secs(60),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("✓ livekit") && l.contains("running"))
+                && s.contains("compose-made-me")
+        },
+    );
+    assert!(
+        screen.contains("found by compose labels") || screen.contains("found by name"),
+        "{screen}"
+    );
+    assert_eq!(docker_support::inspect(&name, "{{.State.Running}}"), "true");
+    quit(&tmux, offset);
+}
