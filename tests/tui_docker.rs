@@ -450,3 +450,94 @@ fn a_missing_container_is_created_with_compose_after_yes_from_the_keyboard() {
     assert_eq!(docker_support::inspect(&name, "{{.State.Running}}"), "true");
     quit(&tmux, offset);
 }
+
+/// CPU time (user + system) of `pid` so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+/// Idle CPU of the dashboard over `window`, on the plan in `manifest`, in a 160x48 tmux.
+fn idle_cpu(manifest: &Path, marker: &str, window: Duration) -> f64 {
+    let tmux = Tmux::start(160, 48).expect("tmux");
+    tmux.type_line(&format!(
+        "{TOP} --config {} --interval 1s; echo \"exit=$?\"",
+        manifest.display()
+    ));
+    tmux.wait_for(marker, Duration::from_secs(20), |s| s.contains(marker));
+    std::thread::sleep(Duration::from_secs(2));
+    let config = manifest.display().to_string();
+    let top = support::tmux::dashboards(&["--config", &config]);
+    assert_eq!(top.len(), 1, "{top:?}");
+    let (cpu0, t0) = (cpu_time(top[0]), std::time::Instant::now());
+    std::thread::sleep(window);
+    let percent = 100.0 * (cpu_time(top[0]) - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains("exit=0")
+    });
+    percent
+}
+
+/// The dashboard's idle CPU with 5 running containers followed (events, stats and logs
+/// streams), beside the same plan with the same probes and no Docker. Prints both; fails only
+/// on a gross regression (a frame per stats sample, a busy loop).
+#[test]
+fn idle_cpu_with_five_streamed_containers_beside_no_docker() {
+    if !docker_support::engine_or_skip() {
+        return;
+    }
+    let image = match docker_support::test_image() {
+        Ok(image) => image,
+        Err(why) => {
+            docker_support::skip_or_fail(&why);
+            return;
+        }
+    };
+    let _turn = turn();
+    let containers = docker_support::Containers::new("att-tuicpu");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut with, mut without) = (String::new(), String::new());
+    for i in 0..5 {
+        let port = support::process::free_low_port();
+        let publish = format!("127.0.0.1:{port}:8080");
+        containers.run(
+            &format!("c{i}"),
+            &["-p", &publish],
+            image,
+            &[
+                "sh",
+                "-c",
+                "mkdir -p /tmp/www; echo ok > /tmp/www/index.html; echo up; exec httpd -f -p 8080 -h /tmp/www",
+            ],
+        );
+        let entry = format!(
+            "[[infra]]\nname = \"c{i}\"\nrequired = false\nports = [{{ port = {port}, probe = \"http\" }}]\n"
+        );
+        with.push_str(&format!(
+            "{entry}container = \"{}-c{i}\"\n\n",
+            containers.label
+        ));
+        without.push_str(&format!("{entry}runs = \"external\"\n\n"));
+    }
+    let (with_path, without_path) = (dir.path().join("docker.toml"), dir.path().join("none.toml"));
+    std::fs::write(&with_path, with).unwrap();
+    std::fs::write(&without_path, without).unwrap();
+    let window = Duration::from_secs(10);
+    let docker = idle_cpu(&with_path, "✓ 5 up", window);
+    let plain = idle_cpu(&without_path, "✓ 5 up", window);
+    println!(
+        "idle dashboard over {window:?} (this build): {docker:.2} % of a core with 5 containers streamed, {plain:.2} % without Docker"
+    );
+    assert!(docker < 5.0, "the dashboard burns {docker:.2} % of a core");
+}
