@@ -253,3 +253,291 @@ fn a_container_of_the_demo_is_stopped_and_started_from_the_keyboard_with_its_log
         "removed"
     );
 }
+
+#[test]
+fn start_all_waits_for_the_containers_health_and_stop_all_stops_it_last() {
+    if !docker_support::engine_or_skip() {
+        return;
+    }
+    let image = match docker_support::test_image() {
+        Ok(image) => image,
+        Err(why) => {
+            docker_support::skip_or_fail(&why);
+            return;
+        }
+    };
+    let _turn = turn();
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let containers = docker_support::Containers::new("att-tuiall");
+    let name = format!("{}-livekit", containers.label);
+    // rtc-service needs livekit, whose health check passes only 4 s after it starts, while
+    // its port answers at once: our probe alone would let rtc-service start early.
+    let text = manifest_with_container(&name);
+    let text = text.replacen(
+        "depends_on = [\"user-service\"]\nrestart = \"on-failure\"\n\n[[service]]\nname = \"sync-service\"",
+        "depends_on = [\"user-service\", \"livekit\"]\nrestart = \"on-failure\"\n\n[[service]]\nname = \"sync-service\"",
+        1,
+    );
+    assert!(
+        text.contains("\"user-service\", \"livekit\""),
+        "rtc-service's block changed"
+    );
+    let (_dir, manifest, offset) = plan_file(&text);
+    let publish = format!("127.0.0.1:{}:7880", 7880 + offset);
+    containers.run(
+        "livekit",
+        &[
+            "-p",
+            &publish,
+            "--health-cmd",
+            "test -f /tmp/ready",
+            "--health-interval",
+            "1s",
+        ],
+        image,
+        &[
+            "sh",
+            "-c",
+            "mkdir -p /tmp/www; echo ok > /tmp/www/index.html; (sleep 4; touch /tmp/ready) & exec httpd -f -p 7880 -h /tmp/www",
+        ],
+    );
+    docker_support::docker(&["stop", "-t", "1", &name]).unwrap();
+    open(&tmux, "", &manifest, offset);
+    tmux.wait_for("livekit's container exited", Duration::from_secs(10), |s| {
+        s.lines()
+            .any(|l| l.contains("livekit") && l.contains("exited"))
+    });
+
+    // S: the container is started with the processes; rtc-service waits for its health.
+    tmux.send(&["S"]);
+    // A moment when rtc-service's other dependency and livekit's port are up, but rtc-service
+    // still waits: for the engine's health check, which passes 4 s after the start.
+    let (screen, waited) = tmux.wait_for(
+        "rtc-service waiting on livekit's health",
+        Duration::from_secs(20),
+        |s| {
+            s.contains("✓ user-service")
+                && s.lines()
+                    .any(|l| l.contains("✓ livekit") && l.contains("running"))
+                && line_with(s, "rtc-service").contains("stopped")
+        },
+    );
+    println!("rtc-service waiting on livekit's health after {waited:?}:\n{screen}");
+    tmux.wait_for("everything up", Duration::from_secs(40), |s| {
+        s.contains("✓ 20 up")
+    });
+    assert_eq!(
+        docker_support::inspect(&name, "{{.State.Health.Status}}"),
+        "healthy"
+    );
+
+    // X, y: services first, the container last; everything down.
+    tmux.send(&["X"]);
+    tmux.wait_for("confirmation", Duration::from_secs(3), |s| {
+        s.contains("Stop every service? y/n")
+    });
+    tmux.send(&["y"]);
+    tmux.wait_for("everything down", Duration::from_secs(40), |s| {
+        s.contains("✗ 20 down")
+    });
+    let (screen, _) = tmux.wait_for(
+        "livekit's container stopped",
+        Duration::from_secs(20),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("✗ livekit") && l.contains("exited"))
+        },
+    );
+    assert_eq!(
+        docker_support::inspect(&name, "{{.State.Running}}"),
+        "false",
+        "{screen}"
+    );
+    quit(&tmux, offset);
+}
+
+#[test]
+fn a_missing_container_is_created_with_compose_after_yes_from_the_keyboard() {
+    if !docker_support::engine_or_skip() {
+        return;
+    }
+    let image = match docker_support::test_image() {
+        Ok(image) => image,
+        Err(why) => {
+            docker_support::skip_or_fail(&why);
+            return;
+        }
+    };
+    let has_compose = std::process::Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        || docker_support::docker(&["compose", "version"]).is_ok();
+    if !has_compose {
+        docker_support::skip_or_fail("neither docker-compose nor docker compose is installed");
+        return;
+    }
+    let _turn = turn();
+    let Some(tmux) = Tmux::start(160, 48) else {
+        return;
+    };
+    let mut containers = docker_support::Containers::new("att-tuicompose");
+    containers.also.push(
+        ["network", "rm", "att-tuicompose-proj_default"]
+            .map(String::from)
+            .to_vec(),
+    );
+    let name = format!("{}-livekit", containers.label);
+    let text = manifest_with_container(&name);
+    let (dir, _, offset) = plan_file(&text);
+    let compose = dir.path().join("docker-compose.yml");
+    let yaml = format!(
+        "version: \"2.4\"\nservices:\n  livekit:\n    image: {image}\n    container_name: {name}\n    labels:\n      anychat-top-test: att-tuicompose\n    command: [\"sh\", \"-c\", \"mkdir -p /tmp/www; echo ok > /tmp/www/index.html; echo compose-made-me; exec httpd -f -p 7880 -h /tmp/www\"]\n    ports:\n      - \"127.0.0.1:{}:7880\"\n",
+        7880 + offset
+    );
+    std::fs::write(&compose, yaml).unwrap();
+    let text = text.replace(
+        "runs = \"container\"\n",
+        &format!(
+            "runs = \"container\"\ncompose_file = \"{}\"\ncompose_project = \"att-tuicompose-proj\"\ncompose_service = \"livekit\"\n",
+            compose.display()
+        ),
+    );
+    let manifest = dir.path().join("demo-compose.toml");
+    std::fs::write(&manifest, text).unwrap();
+    open(&tmux, "", &manifest, offset);
+    tmux.send(&["Tab"]);
+    tmux.send(&["End"]);
+    tmux.wait_for("livekit missing", Duration::from_secs(10), |s| {
+        s.contains("Detail: livekit")
+            && s.lines()
+                .any(|l| l.contains("livekit") && l.contains("missing"))
+    });
+    // s asks first; n creates nothing.
+    tmux.send(&["s"]);
+    tmux.wait_for("the question", Duration::from_secs(5), |s| {
+        s.contains("Create livekit: docker-compose ... up -d livekit? y/n")
+    });
+    tmux.send(&["n"]);
+    tmux.wait_for("the question gone", Duration::from_secs(5), |s| {
+        !s.contains("? y/n")
+    });
+    assert!(
+        docker_support::docker(&["inspect", &name]).is_err(),
+        "n creates nothing"
+    );
+    // s, y: compose creates it; it runs, answers our probe, and its logs are on screen.
+    tmux.send(&["s"]);
+    tmux.wait_for("the question", Duration::from_secs(5), |s| {
+        s.contains("? y/n")
+    });
+    tmux.send(&["y"]);
+    let (screen, _) = tmux.wait_for(
+        "livekit created and running",
+        Duration::from_secs(60),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("✓ livekit") && l.contains("running"))
+                && s.contains("compose-made-me")
+        },
+    );
+    assert!(
+        screen.contains("found by compose labels") || screen.contains("found by name"),
+        "{screen}"
+    );
+    assert_eq!(docker_support::inspect(&name, "{{.State.Running}}"), "true");
+    quit(&tmux, offset);
+}
+
+/// CPU time (user + system) of `pid` so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields.get(11).and_then(|f| f.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|f| f.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
+/// Idle CPU of the dashboard over `window`, on the plan in `manifest`, in a 160x48 tmux.
+fn idle_cpu(manifest: &Path, marker: &str, window: Duration) -> f64 {
+    let tmux = Tmux::start(160, 48).expect("tmux");
+    tmux.type_line(&format!(
+        "{TOP} --config {} --interval 1s; echo \"exit=$?\"",
+        manifest.display()
+    ));
+    tmux.wait_for(marker, Duration::from_secs(20), |s| s.contains(marker));
+    std::thread::sleep(Duration::from_secs(2));
+    let config = manifest.display().to_string();
+    let top = support::tmux::dashboards(&["--config", &config]);
+    assert_eq!(top.len(), 1, "{top:?}");
+    let (cpu0, t0) = (cpu_time(top[0]), std::time::Instant::now());
+    std::thread::sleep(window);
+    let percent = 100.0 * (cpu_time(top[0]) - cpu0).as_secs_f64() / t0.elapsed().as_secs_f64();
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains("exit=0")
+    });
+    percent
+}
+
+/// The dashboard's idle CPU with 5 running containers followed (events, stats and logs
+/// streams), beside the same plan with the same probes and no Docker. Prints both; fails only
+/// on a gross regression (a frame per stats sample, a busy loop).
+#[test]
+fn idle_cpu_with_five_streamed_containers_beside_no_docker() {
+    if !docker_support::engine_or_skip() {
+        return;
+    }
+    let image = match docker_support::test_image() {
+        Ok(image) => image,
+        Err(why) => {
+            docker_support::skip_or_fail(&why);
+            return;
+        }
+    };
+    let _turn = turn();
+    let containers = docker_support::Containers::new("att-tuicpu");
+    let dir = tempfile::tempdir().unwrap();
+    let (mut with, mut without) = (String::new(), String::new());
+    for i in 0..5 {
+        let port = support::process::free_low_port();
+        let publish = format!("127.0.0.1:{port}:8080");
+        containers.run(
+            &format!("c{i}"),
+            &["-p", &publish],
+            image,
+            &[
+                "sh",
+                "-c",
+                "mkdir -p /tmp/www; echo ok > /tmp/www/index.html; echo up; exec httpd -f -p 8080 -h /tmp/www",
+            ],
+        );
+        let entry = format!(
+            "[[infra]]\nname = \"c{i}\"\nrequired = false\nports = [{{ port = {port}, probe = \"http\" }}]\n"
+        );
+        with.push_str(&format!(
+            "{entry}container = \"{}-c{i}\"\n\n",
+            containers.label
+        ));
+        without.push_str(&format!("{entry}runs = \"external\"\n\n"));
+    }
+    let (with_path, without_path) = (dir.path().join("docker.toml"), dir.path().join("none.toml"));
+    std::fs::write(&with_path, with).unwrap();
+    std::fs::write(&without_path, without).unwrap();
+    let window = Duration::from_secs(10);
+    let docker = idle_cpu(&with_path, "✓ 5 up", window);
+    let plain = idle_cpu(&without_path, "✓ 5 up", window);
+    println!(
+        "idle dashboard over {window:?} (this build): {docker:.2} % of a core with 5 containers streamed, {plain:.2} % without Docker"
+    );
+    assert!(docker < 5.0, "the dashboard burns {docker:.2} % of a core");
+}

@@ -28,6 +28,9 @@ pub enum PanelKind {
     Nats,
     /// Every planned port with its state and holder.
     Ports,
+    /// The Docker engine and every container entry (state, health, uptime, usage, ports,
+    /// flags and hints).
+    Containers,
 }
 
 impl PanelKind {
@@ -44,6 +47,7 @@ impl PanelKind {
             PanelKind::Explorer => "explorer",
             PanelKind::Nats => "nats",
             PanelKind::Ports => "ports",
+            PanelKind::Containers => "containers",
         }
     }
 
@@ -60,6 +64,7 @@ impl PanelKind {
             PanelKind::Explorer => "Explorer",
             PanelKind::Nats => "NATS",
             PanelKind::Ports => "Ports",
+            PanelKind::Containers => "Docker",
         }
     }
 }

@@ -35,6 +35,12 @@ ports = [{ port = 5002, probe = "tcp" }]
 [[infra]]
 name = "elsewhere"
 ports = [{ port = 5003, probe = "tcp" }]
+
+[[infra]]
+name = "remote-box"
+container = "c4"
+host = "db.internal"
+ports = [{ port = 5004, probe = "tcp" }]
 "#,
         None,
     )
@@ -46,6 +52,8 @@ ports = [{ port = 5003, probe = "tcp" }]
     );
     assert!(plan.entries[1].is_container());
     assert_eq!(plan.entries[2].runs, Runs::External);
+    // A container on another machine is not this engine's: probed only.
+    assert_eq!(plan.entries[3].runs, Runs::External);
 }
 
 #[test]

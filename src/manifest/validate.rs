@@ -388,14 +388,14 @@ pub fn build_plan(sources: &[Source], opts: &PlanOptions) -> Result<Plan, Manife
 }
 
 /// How an entry runs: as written (`runs`), or by default a process when it has a command, a
-/// container when it names one, else external. Err: where and what is wrong.
+/// container when it names one (on this machine), else external. Err: where and what is wrong.
 fn runs_of(e: &RawEntry, root: Option<&Path>) -> Result<Runs, (usize, String)> {
     let name = e.name.get_ref();
     let at = e.name.span().start;
     let named = e.container.is_some() || e.compose.service.is_some();
     let runs = e.runs.unwrap_or(if !e.command.is_empty() {
         RunsSpec::Process
-    } else if named {
+    } else if named && !is_remote_host(&e.host) {
         RunsSpec::Container
     } else {
         RunsSpec::External

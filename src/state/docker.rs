@@ -103,6 +103,8 @@ pub enum DockerFlag {
     RunningPortSilent,
     /// The engine's health check passes but our probe fails.
     HealthyButProbeFails,
+    /// No container is the entry's, yet its port answers: something else serves it.
+    PortAnswersWithoutContainer,
 }
 
 impl DockerFlag {
@@ -111,6 +113,9 @@ impl DockerFlag {
         match self {
             DockerFlag::RunningPortSilent => "running, but its port does not answer",
             DockerFlag::HealthyButProbeFails => "healthy for Docker, but our probe fails",
+            DockerFlag::PortAnswersWithoutContainer => {
+                "no container, but its port answers: something else serves it"
+            }
         }
     }
 }

@@ -426,3 +426,22 @@ fn failed_actions_are_shown() {
         Some("start failed: start c1: port is already allocated")
     );
 }
+
+#[test]
+fn a_missing_container_whose_port_answers_is_flagged() {
+    let t0 = Instant::now();
+    let mut s = DockerState::new(&[wanted(0, "anychat-redis", false)]);
+    s.apply(&connected(), t0);
+    s.apply(
+        &DockerFact::ContainerMissing {
+            entry: EntryId(0),
+            foreign: vec![],
+        },
+        t0,
+    );
+    let row = s.row(EntryId(0), PortVerdict::Up, t0).unwrap();
+    assert_eq!(row.state, "missing");
+    assert_eq!(row.flags, [DockerFlag::PortAnswersWithoutContainer]);
+    let row = s.row(EntryId(0), PortVerdict::Down, t0).unwrap();
+    assert!(row.flags.is_empty());
+}

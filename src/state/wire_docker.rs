@@ -26,6 +26,12 @@ impl State {
                 dropped: 0,
             });
         }
+        if let DockerFact::UsageSampled { .. } = fact {
+            // Figures move with every stats frame (one a second per container): drawn with
+            // the next clock tick, like latencies, not a frame each.
+            self.cosmetic |= self.docker.apply(&fact, now);
+            return false;
+        }
         let was_connected = self.docker.is_connected();
         let entry = match &fact {
             DockerFact::ContainerSeen { entry, .. }
@@ -138,12 +144,25 @@ impl State {
         self.container_act(entry, action, now);
     }
 
-    /// Start the entry's container unless it already runs (user key or start-all).
+    /// Start-all's start of a container entry: start its container unless it already runs.
+    /// Nothing is asked here: a missing container (or an engine that cannot be asked) is
+    /// named in an alert, unless our probes say its ports are served anyway; creating it with
+    /// compose is offered by `s` on its row only.
     pub(super) fn container_start(&mut self, entry: EntryId, now: Instant) {
-        if self.container_live(entry) {
-            return;
+        match self.container_state(entry) {
+            Some(Some((state, _))) if state.is_live() => {}
+            Some(Some(_)) => self.container_act(entry, ContainerAction::Start, now),
+            _ if self.entry_state(entry).is_up() => {}
+            _ => {
+                let name = self.plan.entries[entry.0].name.clone();
+                let why = match self.docker.command(entry, ContainerAction::Start) {
+                    Err(why) => why,
+                    Ok(_) => "no container yet: s on its row offers to create it".into(),
+                };
+                let text = format!("{name}: cannot start its container: {why}");
+                self.alert(now, Severity::Warning, text);
+            }
         }
-        self.container_act(entry, ContainerAction::Start, now);
     }
 
     /// Stop the entry's container when it runs.
@@ -165,6 +184,8 @@ impl State {
             Ok(DockerCommand::ComposeUp { entry, up }) => {
                 // One question at a time: a second missing container waits for the next key.
                 if self.ui.mode != Mode::ConfirmCompose {
+                    let text = format!("{name}: no container; y runs {}", up.display());
+                    self.alert(now, Severity::Info, text);
                     self.compose_offer = Some((entry, up));
                     self.ui.mode = Mode::ConfirmCompose;
                 }

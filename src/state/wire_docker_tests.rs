@@ -174,6 +174,13 @@ fn a_missing_container_is_created_with_compose_only_after_yes() {
     let argv = up.display();
     assert!(argv.starts_with("docker-compose -f "), "{argv}");
     assert!(argv.ends_with("up -d redis"), "{argv}");
+    // The question fits an 80-column status bar; the whole command is in the alert.
+    let question = crate::view::panels::container_rows::compose_question(&s);
+    assert_eq!(
+        question,
+        "Create redis: docker-compose ... up -d redis? y/n "
+    );
+    assert!(last_alert(&s).1.ends_with(&argv), "{:?}", last_alert(&s));
     // No: nothing.
     assert!(s.handle(Action::Confirm(false)).is_empty());
     assert_eq!(s.ui.mode, Mode::Normal);
@@ -480,5 +487,59 @@ fn usage_reads_alike_for_containers_and_processes_and_ports_name_their_container
     assert_eq!(
         s.docker.host_ports().get(&port).map(String::as_str),
         Some("anychat-redis")
+    );
+}
+
+#[test]
+fn start_all_never_asks_about_compose_and_skips_missing_containers_served_anyway() {
+    let t0 = Instant::now();
+    let mut s = anychat_state(t0);
+    connect(&mut s);
+    docker(
+        &mut s,
+        DockerFact::ComposeProgramFound {
+            program: Some(vec!["docker-compose".into()]),
+        },
+    );
+    for infra in [
+        "postgres",
+        "redis",
+        "nats",
+        "minio",
+        "prometheus",
+        "grafana",
+        "jaeger",
+        "livekit",
+    ] {
+        let e = id(&s, infra);
+        docker(
+            &mut s,
+            DockerFact::ContainerMissing {
+                entry: e,
+                foreign: vec![],
+            },
+        );
+    }
+    // postgres is served by something else (its probe answers); redis is not.
+    checked(&mut s, "postgres", "postgres", ProbeState::Up, t0);
+    let alerts = s.alerts.len();
+    let cmds = s.handle(Action::StartAll);
+    assert_eq!(s.ui.mode, Mode::Normal, "start-all asks nothing");
+    assert!(docker_commands(&cmds).is_empty(), "{cmds:?}");
+    let texts: Vec<&str> = s
+        .alerts
+        .iter()
+        .skip(alerts)
+        .map(|a| a.text.as_str())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("redis: cannot start its container: no container yet")),
+        "{texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|t| t.starts_with("postgres:")),
+        "{texts:?}"
     );
 }

@@ -106,6 +106,9 @@ pub fn draw(frame: &mut Frame, state: &State, ctx: &ViewContext) {
                 (&TablePanel { state, kind, theme }).render_to(area, buf)
             }
             PanelKind::Detail => (&DetailPanel { state, theme }).render_to(area, buf),
+            PanelKind::Containers => {
+                panels::container_rows::containers_panel(state, theme).render_to(area, buf)
+            }
             PanelKind::Alerts => (&AlertsPanel { state, theme }).render_to(area, buf),
             PanelKind::Status => (&StatusBar { state, theme }).render_to(area, buf),
             PanelKind::Ports => (&panels::ports::PortsPanel {

@@ -50,6 +50,9 @@ impl DockerState {
         let Some(seen) = &e.seen else {
             row.state = "missing".into();
             row.hint = Some(self.missing_hint(e));
+            if matches!(probe, PortVerdict::Up | PortVerdict::Unhealthy) {
+                row.flags.push(DockerFlag::PortAnswersWithoutContainer);
+            }
             return Some(row);
         };
         let info = &seen.info;

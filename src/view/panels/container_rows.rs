@@ -52,15 +52,16 @@ pub fn state_cell(s: &State, entry: EntryId, t: Theme, width: usize) -> Option<L
         pieces.push(Piece::new("!", style));
     }
     pieces.push(Piece::new(row.state.clone(), style));
-    match row.health {
-        Some(EngineHealth::Healthy) => pieces.push(Piece::new("healthy", style).optional(1)),
+    // The engine's verdict on a container that does not run is stale: not shown.
+    match row.health.filter(|_| row.uptime.is_some()) {
+        Some(EngineHealth::Healthy) => pieces.push(Piece::new("healthy", style).optional(2)),
         Some(h @ (EngineHealth::Starting | EngineHealth::Unhealthy)) => {
-            pieces.push(Piece::new(h.as_str(), style))
+            pieces.push(Piece::new(h.as_str(), style).optional(1))
         }
         _ => {}
     }
     if let Some(up) = row.uptime {
-        pieces.push(Piece::new(format::age(up), t.dim()).optional(2));
+        pieces.push(Piece::new(format::age(up), t.dim()).optional(3));
     }
     Some(fit(&pieces, width))
 }
@@ -151,7 +152,10 @@ pub fn detail_lines(s: &State, entry: EntryId, t: Theme) -> Vec<Line<'static>> {
         Span::raw(" "),
         Span::styled(row.state.clone(), state_style(&row, t)),
     ];
-    if let Some(h) = row.health.filter(|h| *h != EngineHealth::None) {
+    if let Some(h) = row
+        .health
+        .filter(|h| *h != EngineHealth::None && row.uptime.is_some())
+    {
         head.push(Span::raw(format!(" · engine health {}", h.as_str())));
     }
     if let Some(up) = row.uptime {
@@ -207,3 +211,40 @@ pub fn detail_lines(s: &State, entry: EntryId, t: Theme) -> Vec<Line<'static>> {
     }
     lines
 }
+
+/// The status bar's question before a compose `up`, short enough for 80 columns
+/// (`Create redis: docker-compose ... up -d redis? y/n`); the whole command is in the alert.
+pub fn compose_question(s: &State) -> String {
+    let Some((entry, up)) = &s.compose_offer else {
+        return String::new();
+    };
+    let program = up.argv.first().map_or("docker-compose", String::as_str);
+    let service = up.argv.last().map_or("", String::as_str);
+    format!(
+        "Create {}: {program} ... up -d {service}? y/n ",
+        s.plan.entries[entry.0].name
+    )
+}
+
+/// The `containers` panel of layout files: the engine and every container entry in plan order.
+pub fn containers_panel(s: &State, theme: Theme) -> super::containers::ContainersPanel<'_> {
+    let entries = s
+        .plan
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.is_container())
+        .map(|(i, e)| (EntryId(i), e.name.as_str(), port_verdict(s, EntryId(i))))
+        .collect();
+    super::containers::ContainersPanel {
+        docker: &s.docker,
+        entries,
+        now: s.now,
+        focused: false,
+        theme,
+    }
+}
+
+#[cfg(test)]
+#[path = "container_rows_tests.rs"]
+mod tests;

@@ -78,12 +78,7 @@ impl Widget for &StatusBar<'_> {
             Mode::ConfirmCompose => segments.push(vec![
                 sep(),
                 Span::styled(
-                    format!(
-                        "Run {}? y/n ",
-                        s.compose_offer
-                            .as_ref()
-                            .map_or_else(String::new, |(_, up)| up.display())
-                    ),
+                    crate::view::panels::container_rows::compose_question(s),
                     t.severity(Severity::Warning),
                 ),
             ]),
