@@ -186,9 +186,9 @@ fn a_foreign_holder_is_named_in_the_state_in_ports_json_and_in_the_refusal_of_s(
     let refusal = &s.alerts.back().unwrap().text;
     assert!(
         refusal.contains(&format!(
-            "svc-a not started: its http port {} is held by someone else",
+            "svc-a not started: http port {} is held by python3",
             ports[0]
-        )) && refusal.contains(&format!("(pid {pid}, user root)"))
+        )) && refusal.contains(&format!("python3 (pid {pid}, user root)"))
             && refusal.contains("python3"),
         "{refusal}"
     );

@@ -41,19 +41,21 @@ pub struct HolderAction {
 }
 
 impl HolderAction {
-    /// The question for the status bar: "SIGTERM pid 4242 (root): python3 -m http.server? y/n".
+    /// The question for the status bar, what matters first (the command may be cut):
+    /// "y/n? SIGTERM pid 4242 (user root) on port 8001: python3 -m http.server".
     pub fn question(&self, entry_name: impl Fn(EntryId) -> String) -> String {
         let who = format!(
-            "pid {} (user {}): {} on port {}",
-            self.pid, self.user, self.command, self.port
+            "pid {} (user {}) on port {}",
+            self.pid, self.user, self.port
         );
-        match &self.verb {
-            HolderVerb::Stop { signal } if *signal == libc::SIGKILL => {
-                format!("SIGKILL {who}? y/n")
+        let verb = match &self.verb {
+            HolderVerb::Stop { signal } if *signal == libc::SIGKILL => format!("SIGKILL {who}"),
+            HolderVerb::Stop { .. } => format!("SIGTERM {who}"),
+            HolderVerb::Adopt { entry } => {
+                format!("adopt {who} as the running {}", entry_name(*entry))
             }
-            HolderVerb::Stop { .. } => format!("SIGTERM {who}? y/n"),
-            HolderVerb::Adopt { entry } => format!("adopt {who} as {}? y/n", entry_name(*entry)),
-        }
+        };
+        format!("y/n? {verb}: {}", self.command)
     }
 }
 
@@ -219,13 +221,13 @@ impl State {
             .find(|t| t.entry == entry && t.port == port)
             .map_or("", |t| t.label.as_str());
         let what = match h.kind {
-            HolderKind::Stale { .. } => "a copy of it not started here",
-            HolderKind::Container { .. } => "a container",
-            _ => "someone else",
+            HolderKind::Stale { .. } => "a copy of it not started here, ",
+            HolderKind::Container { .. } => "a container, ",
+            _ => "",
         };
         Some(format!(
-            "{name} not started: its {label} port {port} is held by {what}: {}",
-            h.describe()
+            "{name} not started: {label} port {port} is held by {what}{}",
+            who(&h)
         ))
     }
 
@@ -257,7 +259,7 @@ impl State {
             return String::new();
         }
         match self.ports.holder_of_entry_ports(entry).first() {
-            Some(h) => format!("; port {} is held by {}", h.addr.port(), h.describe()),
+            Some(h) => format!("; port {} is held by {}", h.addr.port(), who(h)),
             None => {
                 self.port_wiring.awaiting_holders.push((entry, at));
                 self.queue(Command::ScanPortsNow);
@@ -281,7 +283,7 @@ impl State {
                 let text = format!(
                     "{name} exited early: its port {} is held by {}",
                     h.addr.port(),
-                    h.describe()
+                    who(h)
                 );
                 self.alert(now, Severity::Error, text);
                 changed = true;
@@ -485,6 +487,14 @@ impl State {
         }
     }
 
+    /// The entry of the selected planned port becomes the selected entry.
+    pub(super) fn select_port_entry(&mut self) {
+        let at = self.ui.panel(PanelKind::Ports).selected;
+        if let Some(r) = self.ports.rows().get(at) {
+            self.ui.selected = Some(r.entry);
+        }
+    }
+
     /// Moves the ports panel's selection by `step` lines.
     pub(super) fn move_port_selection(&mut self, step: isize) {
         let last = self.port_lines().saturating_sub(1) as isize;
@@ -492,6 +502,25 @@ impl State {
         view.selected = (view.selected as isize)
             .saturating_add(step)
             .clamp(0, last.max(0)) as usize;
+    }
+}
+
+/// A holder for alerts, the part that must survive a cut first: "python3 (pid 4242, user
+/// root): /usr/bin/python3 squat.py 0.0.0.0 8001", or "uid 0, process not visible".
+pub fn who(h: &Holder) -> String {
+    match &h.owner {
+        Some(o) => {
+            let program = o.command.first().map_or(o.program(), |a| {
+                crate::collect::port_scan::process::basename(a)
+            });
+            format!(
+                "{program} (pid {}, user {}): {}",
+                o.pid,
+                o.user,
+                o.command_line()
+            )
+        }
+        None => h.describe(),
     }
 }
 
