@@ -453,6 +453,7 @@ impl State {
                         action.pid, action.command
                     ),
                 );
+                self.sync_ports();
             }
         }
     }
@@ -531,6 +532,10 @@ fn port_owner(o: &crate::collect::port_scan::Owner) -> PortOwner {
         command: o.command_line(),
     }
 }
+
+#[cfg(test)]
+#[path = "wire_ports_tests.rs"]
+mod tests;
 
 /// A port of an entry held by a process that does not answer as the entry would: what the
 /// services and infra rows and the detail show instead of "down".
