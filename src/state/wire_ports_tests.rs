@@ -366,3 +366,36 @@ fn the_static_plan_check_becomes_alerts_at_start_up() {
         "{plan_alerts:#?}"
     );
 }
+
+#[test]
+fn a_stale_copy_is_told_apart_from_a_foreign_process_in_the_refusal() {
+    let t0 = Instant::now();
+    let mut s = demo_state(t0);
+    let scan = ScanBuilder::default()
+        .on(
+            "0.0.0.0:8001",
+            Some(owner(
+                5001,
+                "anychat-stub --name auth-service --http-port 8001 --grpc-port 9001 --metrics-port 2113 --quiet-health",
+                1,
+            )),
+        )
+        .on("0.0.0.0:8002", Some(owner(5002, "python3 -m http.server", 1)))
+        .build();
+    scanned(&mut s, scan, t0);
+    let refusal = |s: &State, name: &str| s.start_refusal(id(s, name)).unwrap();
+    assert!(
+        refusal(&s, "auth-service").contains(
+            "http port 8001 is held by a copy of it not started here, anychat-stub (pid 5001"
+        ),
+        "{}",
+        refusal(&s, "auth-service")
+    );
+    assert!(
+        refusal(&s, "user-service").contains("http port 8002 is held by python3 (pid 5002"),
+        "{}",
+        refusal(&s, "user-service")
+    );
+    let severities: Vec<Severity> = s.ports.conflicts().map(|c| c.severity).collect();
+    assert!(severities.contains(&Severity::Warning) && severities.contains(&Severity::Error));
+}
