@@ -103,7 +103,7 @@ fn a_squatter_is_named_when_s_is_refused_stopped_from_the_ports_panel_and_the_se
     });
     let alert = screen.lines().find(|l| l.contains(refusal)).unwrap();
     assert!(
-        alert.contains(&format!("python3 (pid {pid}, user root)")),
+        alert.contains(&format!("pid {pid} python3 (user root)")),
         "{alert}"
     );
 

@@ -214,19 +214,13 @@ impl State {
         }
         let h = self.ports.start_blocker(entry)?;
         let port = h.addr.port();
-        let label = self
-            .plan
-            .targets
-            .iter()
-            .find(|t| t.entry == entry && t.port == port)
-            .map_or("", |t| t.label.as_str());
         let what = match h.kind {
             HolderKind::Stale { .. } => "a copy of it not started here, ",
             HolderKind::Container { .. } => "a container, ",
             _ => "",
         };
         Some(format!(
-            "{name} not started: {label} port {port} is held by {what}{}",
+            "{name} not started: port {port} held by {what}{}",
             who(&h)
         ))
     }
@@ -281,7 +275,7 @@ impl State {
             if let Some(h) = self.ports.holder_of_entry_ports(entry).first() {
                 let name = &self.plan.entries[entry.0].name;
                 let text = format!(
-                    "{name} exited early: its port {} is held by {}",
+                    "{name} exited early: port {} is held by {}",
                     h.addr.port(),
                     who(h)
                 );
@@ -506,7 +500,7 @@ impl State {
     }
 }
 
-/// A holder for alerts, the part that must survive a cut first: "python3 (pid 4242, user
+/// A holder for alerts, what must survive a cut at 80 columns first: "pid 4242 python3 (user
 /// root): /usr/bin/python3 squat.py 0.0.0.0 8001", or "uid 0, process not visible".
 pub fn who(h: &Holder) -> String {
     match &h.owner {
@@ -515,7 +509,7 @@ pub fn who(h: &Holder) -> String {
                 crate::collect::port_scan::process::basename(a)
             });
             format!(
-                "{program} (pid {}, user {}): {}",
+                "pid {} {program} (user {}): {}",
                 o.pid,
                 o.user,
                 o.command_line()
@@ -593,7 +587,7 @@ impl State {
             port,
             program,
             pid: h.pid(),
-            holder: h.describe(),
+            holder: who(&h),
         })
     }
 }

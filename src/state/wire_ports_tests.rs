@@ -124,9 +124,8 @@ fn start_all_stops_at_the_service_whose_port_is_held_naming_the_holder() {
         .collect();
     assert_eq!(stopped.len(), 1, "{stopped:?}");
     assert!(
-        stopped[0].contains(
-            "auth-service not started: http port 8001 is held by python3 (pid 4242, user root)"
-        ),
+        stopped[0]
+            .contains("auth-service not started: port 8001 held by pid 4242 python3 (user root)"),
         "{}",
         stopped[0]
     );
@@ -324,7 +323,7 @@ fn on_the_built_in_plan_a_holder_of_the_shared_metrics_port_blocks_no_start_but_
         .find(|t| t.starts_with("user-service exited"))
         .unwrap();
     assert!(
-        exit.contains("port 22112 is held by python3 (pid 4242, user root)"),
+        exit.contains("port 22112 is held by pid 4242 python3 (user root)"),
         "{exit}"
     );
     // A late failure (past the early window, no bind message) names nobody.
@@ -385,14 +384,13 @@ fn a_stale_copy_is_told_apart_from_a_foreign_process_in_the_refusal() {
     scanned(&mut s, scan, t0);
     let refusal = |s: &State, name: &str| s.start_refusal(id(s, name)).unwrap();
     assert!(
-        refusal(&s, "auth-service").contains(
-            "http port 8001 is held by a copy of it not started here, anychat-stub (pid 5001"
-        ),
+        refusal(&s, "auth-service")
+            .contains("port 8001 held by a copy of it not started here, pid 5001 anychat-stub"),
         "{}",
         refusal(&s, "auth-service")
     );
     assert!(
-        refusal(&s, "user-service").contains("http port 8002 is held by python3 (pid 5002"),
+        refusal(&s, "user-service").contains("port 8002 held by pid 5002 python3"),
         "{}",
         refusal(&s, "user-service")
     );

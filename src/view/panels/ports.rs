@@ -217,7 +217,11 @@ impl Widget for &PortsPanel<'_> {
                 .map(|h| self.holder_text(h, Some(r.entry.0)))
                 .unwrap_or_default();
             if r.shared {
-                text = format!("shared · {text}");
+                text = if text.is_empty() {
+                    "shared".to_string()
+                } else {
+                    format!("shared · {text}")
+                };
             }
             lines.push(self.line(
                 &c,
