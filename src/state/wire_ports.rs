@@ -38,6 +38,8 @@ pub struct PortWiring {
     termed: Vec<(u32, u64)>,
     /// The texts of the conflicts raised, for their "resolved" alerts.
     raised: BTreeMap<ConflictKey, String>,
+    /// The holders may have changed since "not supervised" was last derived.
+    pub(super) resync: bool,
 }
 
 impl PortWiring {
@@ -56,6 +58,7 @@ impl State {
     pub(super) fn ports_scanned(&mut self, scan: PortScan, at: Instant) -> bool {
         self.now = self.now.max(at);
         let now = self.now;
+        self.port_wiring.resync = true;
         let mut changed = self.ports.apply(scan, now);
         // Adopted processes that are gone are no longer anyone's instance.
         if let Some(scan) = self.ports.scan().filter(|s| s.error.is_none()) {
@@ -88,7 +91,11 @@ impl State {
         ours.extend(self.port_wiring.adopted.iter().copied());
         let mut changed = self.ports.set_ours(ours, now);
         changed |= self.ports.tick(now);
-        changed |= self.sync_external();
+        // Only a scan, a change of ours or an adoption moves "not supervised": a flood of log
+        // lines does not pay for it.
+        if std::mem::take(&mut self.port_wiring.resync) || changed {
+            changed |= self.sync_external();
+        }
         changed |= self.conflict_alerts();
         changed
     }

@@ -178,6 +178,7 @@ impl State {
                         action.pid, action.command
                     ),
                 );
+                self.port_wiring.resync = true;
                 self.sync_ports();
             }
         }
