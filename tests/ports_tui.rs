@@ -90,10 +90,18 @@ fn a_squatter_is_named_when_s_is_refused_stopped_from_the_ports_panel_and_the_se
         "{TOP} --config {manifest} --port-offset {offset}; echo \"exit=$?\""
     ));
     // Before anything starts, the row says who holds the port, not "down".
-    let taken = format!("✗ taken {pid}");
-    tmux.wait_for("the taken row", Duration::from_secs(10), |s| {
-        s.contains(&taken)
+    let (screen, _) = tmux.wait_for("the taken row", Duration::from_secs(10), |s| {
+        s.lines()
+            .any(|l| l.contains("auth-service") && l.contains("✗ taken"))
     });
+    let taken_row = screen
+        .lines()
+        .find(|l| l.contains("auth-service") && l.contains("✗ taken"))
+        .unwrap();
+    assert!(
+        taken_row.contains(&format!(" {pid} ")),
+        "the row names the holder's pid: {taken_row}"
+    );
 
     // S: the chain stops at auth-service, the holder named.
     tmux.send(&["S"]);
@@ -109,9 +117,14 @@ fn a_squatter_is_named_when_s_is_refused_stopped_from_the_ports_panel_and_the_se
 
     // p: the ports panel; down to auth-service's HTTP port; x, y: SIGTERM to the squatter.
     tmux.send(&["p"]);
-    tmux.wait_for("the ports panel", Duration::from_secs(5), |s| {
+    let (screen, _) = tmux.wait_for("the ports panel", Duration::from_secs(5), |s| {
         s.contains("Ports (")
     });
+    // The services table under it is 120 columns wide: the row says it in full.
+    assert!(
+        screen.contains(&format!("✗ taken by python3 (pid {pid})")),
+        "{screen}"
+    );
     for _ in 0..row {
         tmux.send(&["j"]);
     }

@@ -292,3 +292,24 @@ fn states_read_without_colour_and_no_color_drops_colours() {
         .count();
     assert_eq!(coloured_cells, 0, "NO_COLOR leaves no colour");
 }
+
+#[test]
+fn a_port_taken_by_a_process_that_does_not_answer_names_it_in_the_row_not_down() {
+    let mut s = scene();
+    let wide = text(&screen(&mut s, (160, 48), true));
+    let row = wide.lines().find(|l| l.contains("friend-service")).unwrap();
+    assert!(row.contains("✗ taken by python3 (pid 4203)"), "{row}");
+    let mut s = scene();
+    let narrow = text(&screen(&mut s, (80, 24), true));
+    let row = narrow
+        .lines()
+        .find(|l| l.contains("friend-service"))
+        .unwrap();
+    assert!(row.contains("✗ taken python3 4203"), "{row}");
+    // The others are copies of the services not started here: "not supervised", with the pid.
+    let auth = narrow
+        .lines()
+        .find(|l| l.contains("✗ auth-service"))
+        .unwrap();
+    assert!(auth.contains("ext 4201"), "{auth}");
+}
