@@ -296,6 +296,9 @@ fn states_read_without_colour_and_no_color_drops_colours() {
 #[test]
 fn a_port_taken_by_a_process_that_does_not_answer_names_it_in_the_row_not_down() {
     let mut s = scene();
+    // The compact layout: the services table across the whole width.
+    let compact = s.layouts.iter().position(|l| l.name == "compact").unwrap();
+    s.pin_layout(compact);
     let wide = text(&screen(&mut s, (160, 48), true));
     let row = wide.lines().find(|l| l.contains("friend-service")).unwrap();
     assert!(row.contains("✗ taken by python3 (pid 4203)"), "{row}");
