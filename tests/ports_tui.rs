@@ -163,3 +163,101 @@ fn a_squatter_is_named_when_s_is_refused_stopped_from_the_ports_panel_and_the_se
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+fn builtin_plan_at(
+    offset: i32,
+) -> Result<anychat_top::plan::Plan, anychat_top::manifest::ManifestError> {
+    anychat_top::manifest::build_plan(
+        &[anychat_top::manifest::Source::anychat()],
+        &anychat_top::manifest::PlanOptions {
+            port_offset: offset,
+            root: None,
+        },
+    )
+}
+
+#[test]
+fn on_the_built_in_plan_an_early_exit_in_pythons_words_names_the_holder_of_the_shared_metrics_port()
+{
+    if !Path::new(PYTHON).exists() {
+        support::process::skip_or_fail("/usr/bin/python3 is not installed");
+        return;
+    }
+    let Some(tmux) = Tmux::start(120, 40) else {
+        return;
+    };
+    let start = std::process::id() as i32;
+    let offsets = (0..8).map(|k| 2000 + ((start + k) % 8) * 1000);
+    let (offset, plan) = match first_free_offset(offsets, builtin_plan_at) {
+        Ok(Some(found)) => found,
+        _ => panic!("no free offset for the built-in plan"),
+    };
+    let auth = plan.entry_named("auth-service").unwrap();
+    let metrics = plan
+        .targets
+        .iter()
+        .find(|t| t.entry == auth && t.label == "metrics")
+        .unwrap()
+        .port;
+    // A checkout whose bin/auth-service is a Python that binds the metrics port and dies
+    // with Python's own wording (OSError: [Errno 98] Address already in use).
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("bin")).unwrap();
+    std::fs::create_dir_all(root.path().join("cmd")).unwrap();
+    let script = root.path().join("bin/auth-service");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nexec {PYTHON} -c \"import socket; s = socket.socket(); s.bind(('0.0.0.0', {metrics}))\"\n"
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The foreign process on the shared metrics port (it blocks no start: 2112 is everyone's).
+    let squat = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/squat.py");
+    let mut squatter = Killed(
+        Command::new(PYTHON)
+            .arg(&squat)
+            .args(["0.0.0.0", &metrics.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn python3"),
+    );
+    let mut line = String::new();
+    if let Some(out) = squatter.0.stdout.take() {
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+    }
+    assert_eq!(line.trim(), "listening");
+    let pid = squatter.0.id();
+
+    tmux.type_line(&format!(
+        "{TOP} --root {} --port-offset {offset}; echo \"exit=$?\"",
+        root.path().display()
+    ));
+    tmux.wait_for("the dashboard", Duration::from_secs(10), |s| {
+        s.contains("auth-service")
+    });
+    // Give the first scan its second, then s on auth-service (one row down).
+    std::thread::sleep(Duration::from_millis(1500));
+    tmux.send(&["j"]);
+    tmux.send(&["s"]);
+    let held = format!("port {metrics} is held by pid {pid} python3 (user root)");
+    let (screen, _) = tmux.wait_for(
+        "the exit alert naming the holder",
+        Duration::from_secs(10),
+        |s| {
+            s.lines()
+                .any(|l| l.contains("auth-service exited") && l.contains(&held))
+        },
+    );
+    assert!(
+        !screen.contains("auth-service not started"),
+        "a shared port blocks no start:\n{screen}"
+    );
+    tmux.send(&["q"]);
+    tmux.wait_for("the shell back", Duration::from_secs(15), |s| {
+        s.contains("exit=0")
+    });
+}
