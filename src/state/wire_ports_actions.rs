@@ -71,7 +71,9 @@ impl State {
     /// our uid (or we are root).
     pub fn may_signal(&self, h: &Holder) -> bool {
         let Some(o) = &h.owner else { return false };
-        let ours = matches!(h.kind, HolderKind::Ours { .. });
+        // An adopted process is ours to watch, not our child: it is stopped from here.
+        let adopted = self.port_wiring.adopted.iter().any(|a| a.pid == o.pid);
+        let ours = matches!(h.kind, HolderKind::Ours { .. }) && !adopted;
         let container = matches!(h.kind, HolderKind::Container { .. });
         !ours && !container && (self.port_wiring.our_uid == 0 || o.uid == self.port_wiring.our_uid)
     }

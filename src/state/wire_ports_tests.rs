@@ -285,6 +285,12 @@ fn adopting_a_holder_makes_it_the_running_instance_until_it_exits() {
     s.ui.focus = PanelKind::Services;
     assert!(s.handle(Action::Start).is_empty());
     assert!(texts(&s).last().unwrap().contains("adopted pid 4242"));
+    // It is stopped from the ports panel like any holder (it is not our child).
+    s.port_wiring.our_uid = 0;
+    s.ui.focus = PanelKind::Ports;
+    s.handle(Action::Stop);
+    assert_eq!(s.ui.mode, Mode::ConfirmHolder, "{:?}", s.alerts.back());
+    s.handle(Action::Confirm(false));
     // It exits: forgotten, the entry stopped and startable.
     scanned(
         &mut s,
