@@ -488,6 +488,8 @@ impl State {
                 Action::Bottom => return self.move_port_selection(isize::MAX / 2),
                 Action::Stop => return self.ask_stop_holder(),
                 Action::Adopt => return self.ask_adopt_holder(),
+                // s / r on a planned port: start or restart its entry.
+                Action::Start | Action::Restart => self.select_port_entry(),
                 _ => {}
             }
         }

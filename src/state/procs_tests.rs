@@ -410,8 +410,8 @@ fn a_port_held_before_we_start_anything_is_external_from_the_scan_not_the_probe(
     assert!(s.handle(Action::Start).is_empty(), "no second copy");
     let text = &s.alerts.back().unwrap().text;
     assert!(
-        text.contains("auth-service not started: its http port 8001 is held by")
-            && text.contains("bin/auth-service (pid 31337, user root)"),
+        text.contains("auth-service not started: port 8001 held by")
+            && text.contains("pid 31337 auth-service (user root): bin/auth-service"),
         "{text}"
     );
     // The holder went away: stopped, and startable again.
@@ -466,7 +466,7 @@ fn an_early_exit_names_the_holder_of_its_port_from_the_next_scan() {
     let texts: Vec<&str> = s.alerts.iter().map(|a| a.text.as_str()).collect();
     assert!(
         texts.iter().any(|t| t.contains(
-            "group-service exited early: its port 8004 is held by nc -l 8004 (pid 9, user root)"
+            "group-service exited early: port 8004 is held by pid 9 nc (user root): nc -l 8004"
         )),
         "{texts:#?}"
     );
@@ -516,7 +516,7 @@ fn a_go_bind_failure_names_the_holder_the_scan_already_knows() {
         .expect("exit alert");
     assert!(
         exit.text.contains(
-            "port 8004 is already in use; port 8004 is held by nc -l 8004 (pid 9, user root)"
+            "port 8004 is already in use; port 8004 is held by pid 9 nc (user root): nc -l 8004"
         ),
         "{}",
         exit.text

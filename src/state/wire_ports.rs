@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 
 use super::ports::{ConflictEvent, ConflictKey, Holder, HolderKind, OurProcess};
 use super::procs::Lifecycle;
-use super::{Mode, Severity, State};
+use super::{Severity, State};
 use crate::collect::port_scan::PortScan;
-use crate::layout::{PanelKind, panel_areas};
 use crate::message::{Command, PortOwner};
 use crate::plan::EntryId;
 use crate::portplan::{Level, PlanCheck};
@@ -20,42 +19,9 @@ use crate::portplan::{Level, PlanCheck};
 /// are named in its alert, whatever the error said.
 pub const EARLY_EXIT: Duration = Duration::from_secs(5);
 
-/// What the ports panel asks to confirm.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum HolderVerb {
-    /// Send this signal (SIGTERM first, SIGKILL when asked again).
-    Stop { signal: i32 },
-    /// Treat the holder as the running instance of this entry.
-    Adopt { entry: EntryId },
-}
-
-/// A holder action waiting for y/n, with what the confirmation names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HolderAction {
-    pub verb: HolderVerb,
-    pub pid: u32,
-    pub start_ticks: u64,
-    pub user: String,
-    pub command: String,
-    pub port: u16,
-}
-
-impl HolderAction {
-    /// The question for the status bar: "SIGTERM pid 4242 (root): python3 -m http.server? y/n".
-    pub fn question(&self, entry_name: impl Fn(EntryId) -> String) -> String {
-        let who = format!(
-            "pid {} (user {}): {} on port {}",
-            self.pid, self.user, self.command, self.port
-        );
-        match &self.verb {
-            HolderVerb::Stop { signal } if *signal == libc::SIGKILL => {
-                format!("SIGKILL {who}? y/n")
-            }
-            HolderVerb::Stop { .. } => format!("SIGTERM {who}? y/n"),
-            HolderVerb::Adopt { entry } => format!("adopt {who} as {}? y/n", entry_name(*entry)),
-        }
-    }
-}
+#[path = "wire_ports_actions.rs"]
+mod actions;
+pub use actions::{HolderAction, HolderVerb};
 
 /// The wiring's own bookkeeping, beside [`super::ports::PortsState`].
 #[derive(Debug, Clone, Default)]
@@ -72,6 +38,8 @@ pub struct PortWiring {
     termed: Vec<(u32, u64)>,
     /// The texts of the conflicts raised, for their "resolved" alerts.
     raised: BTreeMap<ConflictKey, String>,
+    /// The holders may have changed since "not supervised" was last derived.
+    pub(super) resync: bool,
 }
 
 impl PortWiring {
@@ -90,6 +58,7 @@ impl State {
     pub(super) fn ports_scanned(&mut self, scan: PortScan, at: Instant) -> bool {
         self.now = self.now.max(at);
         let now = self.now;
+        self.port_wiring.resync = true;
         let mut changed = self.ports.apply(scan, now);
         // Adopted processes that are gone are no longer anyone's instance.
         if let Some(scan) = self.ports.scan().filter(|s| s.error.is_none()) {
@@ -122,7 +91,11 @@ impl State {
         ours.extend(self.port_wiring.adopted.iter().copied());
         let mut changed = self.ports.set_ours(ours, now);
         changed |= self.ports.tick(now);
-        changed |= self.sync_external();
+        // Only a scan, a change of ours or an adoption moves "not supervised": a flood of log
+        // lines does not pay for it.
+        if std::mem::take(&mut self.port_wiring.resync) || changed {
+            changed |= self.sync_external();
+        }
         changed |= self.conflict_alerts();
         changed
     }
@@ -222,20 +195,14 @@ impl State {
         }
         let h = self.ports.start_blocker(entry)?;
         let port = h.addr.port();
-        let label = self
-            .plan
-            .targets
-            .iter()
-            .find(|t| t.entry == entry && t.port == port)
-            .map_or("", |t| t.label.as_str());
         let what = match h.kind {
-            HolderKind::Stale { .. } => "a copy of it not started here",
-            HolderKind::Container { .. } => "a container",
-            _ => "someone else",
+            HolderKind::Stale { .. } => "a copy of it not started here, ",
+            HolderKind::Container { .. } => "a container, ",
+            _ => "",
         };
         Some(format!(
-            "{name} not started: its {label} port {port} is held by {what}: {}",
-            h.describe()
+            "{name} not started: port {port} held by {what}{}",
+            who(&h)
         ))
     }
 
@@ -267,7 +234,7 @@ impl State {
             return String::new();
         }
         match self.ports.holder_of_entry_ports(entry).first() {
-            Some(h) => format!("; port {} is held by {}", h.addr.port(), h.describe()),
+            Some(h) => format!("; port {} is held by {}", h.addr.port(), who(h)),
             None => {
                 self.port_wiring.awaiting_holders.push((entry, at));
                 self.queue(Command::ScanPortsNow);
@@ -289,9 +256,9 @@ impl State {
             if let Some(h) = self.ports.holder_of_entry_ports(entry).first() {
                 let name = &self.plan.entries[entry.0].name;
                 let text = format!(
-                    "{name} exited early: its port {} is held by {}",
+                    "{name} exited early: port {} is held by {}",
                     h.addr.port(),
-                    h.describe()
+                    who(h)
                 );
                 self.alert(now, Severity::Error, text);
                 changed = true;
@@ -330,178 +297,24 @@ impl State {
     pub fn unacknowledged_conflicts(&self) -> usize {
         self.ports.conflicts().filter(|c| !c.acknowledged).count()
     }
+}
 
-    /// Lines of the ports panel: planned ports, then unplanned listeners.
-    pub fn port_lines(&self) -> usize {
-        self.ports.rows().len() + self.ports.unplanned().len()
-    }
-
-    /// The holder on the selected line of the ports panel, with the entry of a planned row.
-    pub fn selected_holder(&self) -> Option<(Option<EntryId>, &Holder)> {
-        let at = self.ui.panel(PanelKind::Ports).selected;
-        let rows = self.ports.rows();
-        match rows.get(at) {
-            Some(r) => r.holder().map(|h| ((!r.shared).then_some(r.entry), h)),
-            None => self
-                .ports
-                .unplanned()
-                .get(at - rows.len())
-                .map(|u| (None, &u.holder)),
+/// A holder for alerts, what must survive a cut at 80 columns first: "pid 4242 python3 (user
+/// root): /usr/bin/python3 squat.py 0.0.0.0 8001", or "uid 0, process not visible".
+pub fn who(h: &Holder) -> String {
+    match &h.owner {
+        Some(o) => {
+            let program = o.command.first().map_or(o.program(), |a| {
+                crate::collect::port_scan::process::basename(a)
+            });
+            format!(
+                "pid {} {program} (user {}): {}",
+                o.pid,
+                o.user,
+                o.command_line()
+            )
         }
-    }
-
-    /// Whether we may signal `h`'s process: visible, not ours, not a container's proxy, and of
-    /// our uid (or we are root).
-    pub fn may_signal(&self, h: &Holder) -> bool {
-        let Some(o) = &h.owner else { return false };
-        let ours = matches!(h.kind, HolderKind::Ours { .. });
-        let container = matches!(h.kind, HolderKind::Container { .. });
-        !ours && !container && (self.port_wiring.our_uid == 0 || o.uid == self.port_wiring.our_uid)
-    }
-
-    /// `x` in the ports panel: ask to stop the selected holder (SIGKILL when it was sent
-    /// SIGTERM already). Never offered for a process we may not signal: an alert says why.
-    pub(super) fn ask_stop_holder(&mut self) {
-        let now = self.now;
-        let Some((_, h)) = self.selected_holder() else {
-            return self.alert(now, Severity::Info, "nobody holds that port".into());
-        };
-        if !self.may_signal(h) {
-            let why = match (&h.kind, &h.owner) {
-                (HolderKind::Ours { .. }, _) => {
-                    "it is ours: stop it from the services table".to_string()
-                }
-                (HolderKind::Container { .. }, _) => {
-                    "it is Docker's proxy for a container: stop the container".to_string()
-                }
-                (_, None) => format!("{}: run as root to see and stop it", h.describe()),
-                (_, Some(o)) => format!("it belongs to user {} (pid {})", o.user, o.pid),
-            };
-            return self.alert(now, Severity::Warning, format!("cannot stop it: {why}"));
-        }
-        let Some(o) = h.owner.clone() else { return };
-        let signal = if self.port_wiring.termed.contains(&(o.pid, o.start_ticks)) {
-            libc::SIGKILL
-        } else {
-            libc::SIGTERM
-        };
-        self.port_wiring.confirm = Some(HolderAction {
-            verb: HolderVerb::Stop { signal },
-            pid: o.pid,
-            start_ticks: o.start_ticks,
-            user: o.user.clone(),
-            command: o.command_line(),
-            port: h.addr.port(),
-        });
-        self.ui.mode = Mode::ConfirmHolder;
-    }
-
-    /// `a` in the ports panel: ask to adopt the selected holder as its entry's instance.
-    pub(super) fn ask_adopt_holder(&mut self) {
-        let now = self.now;
-        let Some((entry, h)) = self.selected_holder() else {
-            return self.alert(now, Severity::Info, "nobody holds that port".into());
-        };
-        let (Some(entry), Some(o), HolderKind::Stale { .. } | HolderKind::Foreign) =
-            (entry, &h.owner, &h.kind)
-        else {
-            return self.alert(
-                now,
-                Severity::Warning,
-                "only a visible process on a port of one entry alone can be adopted".into(),
-            );
-        };
-        self.port_wiring.confirm = Some(HolderAction {
-            verb: HolderVerb::Adopt { entry },
-            pid: o.pid,
-            start_ticks: o.start_ticks,
-            user: o.user.clone(),
-            command: o.command_line(),
-            port: h.addr.port(),
-        });
-        self.ui.mode = Mode::ConfirmHolder;
-    }
-
-    /// y/n to the holder action.
-    pub(super) fn confirm_holder(&mut self, yes: bool) {
-        self.ui.mode = Mode::Normal;
-        let Some(action) = self.port_wiring.confirm.take() else {
-            return;
-        };
-        if !yes {
-            return;
-        }
-        let now = self.now;
-        match action.verb {
-            HolderVerb::Stop { signal } => {
-                if signal == libc::SIGTERM {
-                    self.port_wiring
-                        .termed
-                        .push((action.pid, action.start_ticks));
-                }
-                self.queue(Command::SignalHolder {
-                    pid: action.pid,
-                    start_ticks: action.start_ticks,
-                    signal,
-                });
-            }
-            HolderVerb::Adopt { entry } => {
-                self.port_wiring.adopted.retain(|o| o.entry != entry);
-                self.port_wiring.adopted.push(OurProcess {
-                    entry,
-                    pid: action.pid,
-                    since: now,
-                });
-                let name = self.plan.entries[entry.0].name.clone();
-                self.alert(
-                    now,
-                    Severity::Info,
-                    format!(
-                        "adopted pid {} ({}) as the running {name}",
-                        action.pid, action.command
-                    ),
-                );
-            }
-        }
-    }
-
-    /// What came of a signal sent to a holder.
-    pub fn holder_signalled(&mut self, pid: u32, signal: i32, result: Result<(), String>) {
-        let now = self.now;
-        let name = if signal == libc::SIGKILL {
-            "SIGKILL"
-        } else {
-            "SIGTERM"
-        };
-        match result {
-            Ok(()) => self.alert(now, Severity::Info, format!("sent {name} to pid {pid}")),
-            Err(e) => self.alert(now, Severity::Warning, format!("{name} not sent: {e}")),
-        }
-    }
-
-    /// `p`: focus the ports panel, switching to a layout that has one when needed.
-    pub(super) fn show_ports(&mut self) {
-        if !self.areas().iter().any(|(k, _)| *k == PanelKind::Ports)
-            && let Some(i) = self.layouts.iter().position(|l| {
-                panel_areas(l, self.ui.size)
-                    .iter()
-                    .any(|(k, _)| *k == PanelKind::Ports)
-            })
-        {
-            self.pin_layout(i);
-        }
-        if self.areas().iter().any(|(k, _)| *k == PanelKind::Ports) {
-            self.ui.focus = PanelKind::Ports;
-        }
-    }
-
-    /// Moves the ports panel's selection by `step` lines.
-    pub(super) fn move_port_selection(&mut self, step: isize) {
-        let last = self.port_lines().saturating_sub(1) as isize;
-        let view = self.ui.panel_mut(PanelKind::Ports);
-        view.selected = (view.selected as isize)
-            .saturating_add(step)
-            .clamp(0, last.max(0)) as usize;
+        None => h.describe(),
     }
 }
 
@@ -512,6 +325,10 @@ fn port_owner(o: &crate::collect::port_scan::Owner) -> PortOwner {
         command: o.command_line(),
     }
 }
+
+#[cfg(test)]
+#[path = "wire_ports_tests.rs"]
+mod tests;
 
 /// A port of an entry held by a process that does not answer as the entry would: what the
 /// services and infra rows and the detail show instead of "down".
@@ -569,7 +386,7 @@ impl State {
             port,
             program,
             pid: h.pid(),
-            holder: h.describe(),
+            holder: who(&h),
         })
     }
 }

@@ -321,3 +321,27 @@ fn a_container_entry_served_by_another_process_names_it() {
     let redis = shown.lines().find(|l| l.contains(" redis ")).unwrap();
     assert!(!redis.contains("ext "), "{redis}");
 }
+
+#[test]
+fn a_port_taken_by_a_process_that_does_not_answer_names_it_in_the_row_not_down() {
+    let mut s = scene();
+    // The compact layout: the services table across the whole width.
+    let compact = s.layouts.iter().position(|l| l.name == "compact").unwrap();
+    s.pin_layout(compact);
+    let wide = text(&screen(&mut s, (160, 48), true));
+    let row = wide.lines().find(|l| l.contains("friend-service")).unwrap();
+    assert!(row.contains("✗ taken by python3 (pid 4203)"), "{row}");
+    let mut s = scene();
+    let narrow = text(&screen(&mut s, (80, 24), true));
+    let row = narrow
+        .lines()
+        .find(|l| l.contains("friend-service"))
+        .unwrap();
+    assert!(row.contains("✗ taken python3 4203"), "{row}");
+    // The others are copies of the services not started here: "not supervised", with the pid.
+    let auth = narrow
+        .lines()
+        .find(|l| l.contains("✗ auth-service"))
+        .unwrap();
+    assert!(auth.contains("ext 4201"), "{auth}");
+}

@@ -152,7 +152,7 @@ fn process_lines(s: &State, id: crate::plan::EntryId, t: Theme, lines: &mut Vec<
         )),
         Lifecycle::External { owner } => head.push(Span::raw(match owner {
             Some(o) => format!(" · pid {} {}", o.pid, o.command),
-            None => " · its port answers; owner not found".to_string(),
+            None => " · its port is held by a process this user may not see".to_string(),
         })),
         _ => {}
     }

@@ -176,10 +176,18 @@ impl Widget for &PortsPanel<'_> {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(t.border(self.focused))
-            .title(format!(
-                " Ports ({} planned, {conflicts} conflicts) ",
-                s.rows().len()
-            ));
+            .title(match s.scan().and_then(|scan| scan.error.as_deref()) {
+                // A failed scan is said where its facts would be: every port is unknown.
+                Some(error) => format!(" Ports: scan failed: {} ", cut(error, 200)),
+                None => format!(
+                    " Ports ({} planned, {conflicts} conflicts) ",
+                    s.rows().len()
+                ),
+            })
+            .title_style(match s.scan().and_then(|scan| scan.error.as_ref()) {
+                Some(_) => t.state(ProbeState::Down),
+                None => Style::default(),
+            });
         let inner = block.inner(area);
         block.render(area, buf);
         let entry_w = plan.entries.iter().map(|e| e.name.len()).max().unwrap_or(5);
@@ -209,7 +217,11 @@ impl Widget for &PortsPanel<'_> {
                 .map(|h| self.holder_text(h, Some(r.entry.0)))
                 .unwrap_or_default();
             if r.shared {
-                text = format!("shared · {text}");
+                text = if text.is_empty() {
+                    "shared".to_string()
+                } else {
+                    format!("shared · {text}")
+                };
             }
             lines.push(self.line(
                 &c,

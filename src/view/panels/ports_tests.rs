@@ -136,3 +136,19 @@ fn control_characters_in_a_command_line_are_neutralised() {
     assert_eq!(number(Some(123456), 5), "    …");
     assert_eq!(number(Some(12345), 5), "12345");
 }
+
+#[test]
+fn a_failed_scan_is_said_in_the_title_and_every_port_is_unknown() {
+    let mut s = PortsState::new(demo_plan());
+    let mut scan = ScanBuilder::default().build();
+    scan.error = Some("netlink sock_diag: EPERM; /proc/net/tcp: permission denied".into());
+    s.apply(scan, Instant::now());
+    let text = render(&s, None, (100, 12));
+    assert!(
+        text.contains(
+            "Ports: scan failed: netlink sock_diag: EPERM; /proc/net/tcp: permission denied"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("unknown") && !text.contains("free"), "{text}");
+}

@@ -83,12 +83,16 @@ impl Widget for &StatusBar<'_> {
                 ),
             ]),
             Mode::ConfirmHolder => {
+                // The question first, whole as far as the width allows.
                 if let Some(action) = &s.port_wiring.confirm {
                     let question = action.question(|e| s.plan.entries[e.0].name.clone());
-                    segments.push(vec![
-                        sep(),
-                        Span::styled(format!("{question} "), t.severity(Severity::Warning)),
-                    ]);
+                    segments.insert(
+                        0,
+                        vec![Span::styled(
+                            format!("{question} "),
+                            t.severity(Severity::Warning),
+                        )],
+                    );
                 }
             }
             _ => {}

@@ -351,12 +351,38 @@ impl Widget for &TablePanel<'_> {
         let ports_width = inner_width
             .saturating_sub(others + 1)
             .clamp(Col::Ports.width(text), 34);
-        let width_of = |c: Col| {
-            if c == Col::Ports {
-                ports_width
-            } else {
-                c.width(text)
-            }
+        // A taken row's holder (`✗ taken by python3 (pid 4242)`) takes what room is spare.
+        let taken_width = rows
+            .iter()
+            .filter_map(|r| match r {
+                Row::Entry(id) => s.taken(*id),
+                Row::Group(_) => None,
+            })
+            .map(|t| t.cell_texts()[0].chars().count() as u16)
+            .max()
+            .unwrap_or(0);
+        let proc_width = if taken_width > Col::Proc.width(text) && cols.contains(&Col::Proc) {
+            // What the other columns and their spacing take (the sparkline gives way).
+            let rest: u16 = cols
+                .iter()
+                .map(|c| match c {
+                    Col::History => 1,
+                    Col::Proc => 0,
+                    Col::Ports => ports_width + 1,
+                    c => c.width(text) + 1,
+                })
+                .sum();
+            inner_width
+                .saturating_sub(rest)
+                .saturating_sub(1)
+                .clamp(Col::Proc.width(text), taken_width)
+        } else {
+            Col::Proc.width(text)
+        };
+        let width_of = |c: Col| match c {
+            Col::Ports => ports_width,
+            Col::Proc => proc_width,
+            c => c.width(text),
         };
         let fixed: u16 = cols
             .iter()
