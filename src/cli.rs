@@ -92,7 +92,7 @@ pub enum Command {
 /// Dashboard settings (ignored by `check`).
 #[derive(Debug, Clone, clap::Args)]
 pub struct UiArgs {
-    /// Panel layout: a built-in name (default, compact, focus, ports) or a layout file. Without it the
+    /// Panel layout: a built-in name (default, compact, focus, ports, metrics, explorer) or a layout file. Without it the
     /// dashboard shows `default`, or a layout that fits a small terminal.
     #[arg(long, value_name = "NAME|FILE", global = true)]
     pub layout: Option<String>,
