@@ -27,6 +27,8 @@ pub struct HolderJson<'a> {
     pub command: Option<String>,
     pub exe: Option<&'a Path>,
     pub docker_proxy: Option<&'a DockerProxy>,
+    /// The container that publishes the port, when the Docker worker named it.
+    pub container: Option<&'a str>,
 }
 
 /// One planned port, for JSON.
@@ -99,7 +101,11 @@ fn holder_json<'a>(state: &'a PortsState, h: &'a Holder) -> HolderJson<'a> {
         command: h.owner.as_ref().map(|o| o.command_line()),
         exe: h.owner.as_ref().and_then(|o| o.exe.as_deref()),
         docker_proxy: match &h.kind {
-            HolderKind::Container { proxy } => Some(proxy),
+            HolderKind::Container { proxy, .. } => Some(proxy),
+            _ => None,
+        },
+        container: match &h.kind {
+            HolderKind::Container { name, .. } => name.as_deref(),
             _ => None,
         },
     }

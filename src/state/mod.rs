@@ -397,7 +397,10 @@ impl State {
             | Update::NatsPolled(_)
             | Update::NatsClientsFound { .. }
             | Update::PrometheusPolled(_)) => self.apply_live(update),
-            Update::Docker(fact) => self.docker_fact(*fact),
+            Update::Docker(fact) => {
+                let changed = self.docker_fact(*fact);
+                changed | self.feed_container_names()
+            }
             Update::ProcUsage(sampled) => self.proc_usage_sampled(sampled),
         }
     }

@@ -29,8 +29,12 @@ pub enum HolderKind {
     Ours { entry: EntryId },
     /// The program of `entry` (same executable or argv), not started by us.
     Stale { entry: EntryId },
-    /// Docker's proxy for a container's published port.
-    Container { proxy: DockerProxy },
+    /// Docker's proxy for a container's published port; `name` is the container's, when the
+    /// Docker worker knows which container publishes that host port.
+    Container {
+        proxy: DockerProxy,
+        name: Option<String>,
+    },
     /// Any other visible process.
     Foreign,
     /// A socket whose process we may not see (another user's, we are not root).
@@ -80,6 +84,15 @@ impl Holder {
 
     /// "python3 -m http.server (pid 4242, user root)" or "uid 0, process not visible".
     pub fn describe(&self) -> String {
+        if let HolderKind::Container {
+            name: Some(name), ..
+        } = &self.kind
+        {
+            return match self.pid() {
+                Some(pid) => format!("container {name} (docker-proxy, pid {pid})"),
+                None => format!("container {name}"),
+            };
+        }
         match &self.owner {
             Some(o) => format!("{} (pid {}, user {})", o.command_line(), o.pid, o.user),
             None => format!("uid {}, process not visible", self.uid),
@@ -187,6 +200,8 @@ pub struct PortsState {
     planned: BTreeMap<u16, BTreeSet<EntryId>>,
     /// The plan's port blocks (port / 100).
     blocks: BTreeSet<u16>,
+    /// Host port → the container that publishes it (from the Docker worker).
+    container_names: BTreeMap<u16, String>,
 }
 
 #[path = "ports_derive.rs"]
@@ -211,6 +226,7 @@ impl PortsState {
             events: Vec::new(),
             planned,
             blocks,
+            container_names: BTreeMap::new(),
         };
         state.rows = state.derive_rows(None);
         state
@@ -220,6 +236,16 @@ impl PortsState {
     pub fn apply(&mut self, scan: PortScan, now: Instant) -> bool {
         self.scan = Some(scan);
         self.rederive(now)
+    }
+
+    /// Which container publishes each host port (the Docker worker's word): docker-proxy's
+    /// ports are then named by container. True when anything shown changed.
+    pub fn set_container_names(&mut self, names: BTreeMap<u16, String>, now: Instant) -> bool {
+        if names == self.container_names {
+            return false;
+        }
+        self.container_names = names;
+        self.scan.is_some() && self.rederive(now)
     }
 
     /// The processes we supervise changed (started, exited); true when anything shown changed.

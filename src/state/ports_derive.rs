@@ -88,6 +88,7 @@ impl PortsState {
             (None, Some(o)) => match &o.docker_proxy {
                 Some(proxy) => HolderKind::Container {
                     proxy: proxy.clone(),
+                    name: self.container_names.get(&l.addr.port()).cloned(),
                 },
                 None => self
                     .planned
@@ -164,11 +165,15 @@ impl PortsState {
                             h.describe()
                         ),
                     ),
-                    HolderKind::Container { proxy } => (
+                    HolderKind::Container { proxy, name } => (
                         taken(row.port, h),
                         Severity::Warning,
                         format!(
-                            "{what} is published by a container (docker-proxy to {}:{})",
+                            "{what} is published by {} (docker-proxy to {}:{})",
+                            name.as_ref().map_or_else(
+                                || "a container".to_string(),
+                                |n| format!("container {n}")
+                            ),
                             proxy
                                 .container_ip
                                 .map_or_else(|| "?".to_string(), |ip| ip.to_string()),

@@ -306,7 +306,9 @@ fn docker_proxy_is_the_infra_itself_but_a_warning_on_a_service_port() {
         .build();
     s.apply(scan, Instant::now());
     let pg = row(&s, "postgres", "postgres").holder().unwrap();
-    assert!(matches!(&pg.kind, HolderKind::Container { proxy } if proxy.container_port == 5432));
+    assert!(
+        matches!(&pg.kind, HolderKind::Container { proxy, .. } if proxy.container_port == 5432)
+    );
     let expected = DockerProxy {
         proto: "tcp".into(),
         host_ip: Some("0.0.0.0".parse().unwrap()),
@@ -316,7 +318,10 @@ fn docker_proxy_is_the_infra_itself_but_a_warning_on_a_service_port() {
     };
     assert_eq!(
         row(&s, "friend-service", "http").holder().unwrap().kind,
-        HolderKind::Container { proxy: expected }
+        HolderKind::Container {
+            proxy: expected,
+            name: None
+        }
     );
     let all: Vec<&Conflict> = s.conflicts().collect();
     assert_eq!(all.len(), 1);
@@ -482,4 +487,50 @@ fn unplanned_listeners_inside_the_plans_blocks_are_listed() {
     assert_eq!(s.unplanned()[1].holder.kind, HolderKind::Hidden);
     // Unplanned listeners raise no conflict.
     assert!(keys(&s).is_empty());
+}
+
+/// The Docker worker says which container publishes a host port: docker-proxy's socket is
+/// then named by container, in the row's holder, its description and the conflict text.
+#[test]
+fn docker_proxy_ports_are_named_by_the_container_the_docker_worker_names() {
+    let mut s = PortsState::new(anychat_plan());
+    let proxy = owner(
+        900,
+        "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port 8003 -container-ip 172.17.0.9 -container-port 8080",
+        1,
+    );
+    let now = Instant::now();
+    s.apply(
+        ScanBuilder::default()
+            .on("0.0.0.0:8003", Some(proxy))
+            .build(),
+        now,
+    );
+    let before = row(&s, "friend-service", "http").holder().unwrap().clone();
+    assert!(matches!(
+        &before.kind,
+        HolderKind::Container { name: None, .. }
+    ));
+    let conflict = s.conflicts().next().unwrap().text.clone();
+    assert!(conflict.contains("published by a container"), "{conflict}");
+
+    let names = BTreeMap::from([(8003, "other-project-web-1".to_string())]);
+    assert!(s.set_container_names(names.clone(), now));
+    assert!(
+        !s.set_container_names(names, now),
+        "the same names change nothing"
+    );
+    let h = row(&s, "friend-service", "http").holder().unwrap().clone();
+    assert!(
+        matches!(&h.kind, HolderKind::Container { name: Some(n), .. } if n == "other-project-web-1")
+    );
+    assert_eq!(
+        h.describe(),
+        "container other-project-web-1 (docker-proxy, pid 900)"
+    );
+    let conflict = s.conflicts().next().unwrap().text.clone();
+    assert!(
+        conflict.contains("published by container other-project-web-1"),
+        "{conflict}"
+    );
 }

@@ -488,6 +488,33 @@ fn usage_reads_alike_for_containers_and_processes_and_ports_name_their_container
         s.docker.host_ports().get(&port).map(String::as_str),
         Some("anychat-redis")
     );
+    // The port scanner's docker-proxy on that port is named by the container.
+    let proxy = crate::state::ports::tests::owner(
+        777,
+        &format!(
+            "/usr/bin/docker-proxy -proto tcp -host-ip 0.0.0.0 -host-port {port} -container-ip 172.17.0.3 -container-port 6379"
+        ),
+        1,
+    );
+    s.apply(Update::PortsScanned {
+        scan: Box::new(
+            crate::state::ports::tests::ScanBuilder::default()
+                .on(&format!("0.0.0.0:{port}"), Some(proxy))
+                .build(),
+        ),
+        at: t0,
+    });
+    let row = s
+        .ports
+        .rows()
+        .iter()
+        .find(|r| r.port == port)
+        .and_then(|r| r.holder())
+        .unwrap();
+    assert_eq!(
+        row.describe(),
+        "container anychat-redis (docker-proxy, pid 777)"
+    );
 }
 
 #[test]

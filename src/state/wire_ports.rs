@@ -174,6 +174,13 @@ impl State {
         changed
     }
 
+    /// The Docker worker's published ports name docker-proxy's sockets by container.
+    pub(super) fn feed_container_names(&mut self) -> bool {
+        let names = self.docker.host_ports();
+        let now = self.now;
+        self.ports.set_container_names(names, now)
+    }
+
     /// A container entry whose container does not run while a port of its own is held by
     /// another process (the infra runs some other way: a local server, another project's
     /// container): that holder.

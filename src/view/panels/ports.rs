@@ -109,8 +109,9 @@ impl PortsPanel<'_> {
             (HolderKind::Ours { entry }, _) if Some(entry.0) != row_entry => {
                 format!("our {}", plan.entries[entry.0].name)
             }
-            (HolderKind::Container { proxy }, _) => format!(
-                "docker-proxy → {}:{}",
+            (HolderKind::Container { proxy, name }, _) => format!(
+                "{} → {}:{}",
+                name.as_deref().unwrap_or("docker-proxy"),
                 proxy
                     .container_ip
                     .map_or_else(|| "?".to_string(), |ip| ip.to_string()),
