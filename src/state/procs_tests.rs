@@ -782,3 +782,44 @@ fn start_all_skips_infra_running_elsewhere_and_stops_at_a_silent_squatter() {
         "{text}"
     );
 }
+
+/// A worker (no port to probe) is ready for its dependents as soon as its process runs: start-
+/// all starts what depends on it without waiting out the worker's ready timeout.
+#[test]
+fn start_all_goes_on_once_a_worker_without_ports_runs() {
+    let t0 = Instant::now();
+    let source = crate::manifest::Source {
+        path: "test.toml".into(),
+        text: "[[service]]\nname = \"worker\"\ncommand = [\"sleep\", \"60\"]\n\n\
+               [[service]]\nname = \"api\"\ncommand = [\"sleep\", \"60\"]\nhttp_port = 18001\n\
+               depends_on = [\"worker\"]\n"
+            .into(),
+    };
+    let plan =
+        crate::manifest::build_plan(&[source], &crate::manifest::PlanOptions::default()).unwrap();
+    let mut s = State::new(
+        std::sync::Arc::new(plan),
+        crate::layout::builtin_layouts(),
+        Duration::from_secs(1),
+        t0,
+    );
+    let worker = id(&s, "worker");
+    let api = id(&s, "api");
+    let starts = |cs: &[Command]| -> Vec<EntryId> {
+        cs.iter()
+            .filter_map(|c| match c {
+                Command::Start { entry } => Some(*entry),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(starts(&s.handle(Action::StartAll)), [worker]);
+    assert!(!s.is_ready(worker), "not before its process runs");
+    s.apply(Update::ProcessStarted {
+        entry: worker,
+        pid: 4242,
+        at: t0,
+    });
+    assert!(s.is_ready(worker));
+    assert_eq!(starts(&s.take_commands()), [api]);
+}

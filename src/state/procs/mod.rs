@@ -124,8 +124,12 @@ impl State {
         order
     }
 
-    /// An entry is ready for its dependents when its probes say up.
+    /// An entry is ready for its dependents when its probes say up; a worker (no port to
+    /// probe) when its process runs.
     pub fn is_ready(&self, entry: EntryId) -> bool {
+        if self.plan.entries[entry.0].targets.is_empty() {
+            return matches!(self.procs[entry.0].lifecycle, Lifecycle::Running { .. });
+        }
         self.entry_state(entry).is_up() && self.container_ready(entry)
     }
 
