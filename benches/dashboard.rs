@@ -435,10 +435,14 @@ fn idle(tmux: &Tmux, top: &Path, dir: &Path, offset: i32, seconds: u64) {
         [pid] => pid,
         ref other => panic!("expected one anychat-top under the pane's shell, found {other:?}"),
     };
-    let stubs = children(pid, "anychat-stub");
-    assert_eq!(stubs.len(), 20, "the demo runs 20 stubs: {stubs:?}");
+    // 20 children: the stubs, and a real nats-server in place of the NATS stub when one is
+    // installed.
+    let mut stubs = children(pid, "anychat-stub");
+    let nats = children(pid, "nats-server");
+    stubs.extend(&nats);
+    assert_eq!(stubs.len(), 20, "the demo runs 20 children: {stubs:?}");
     assert_eq!(
-        demo_stubs(offset).len(),
+        demo_stubs(offset).len() + nats.len(),
         20,
         "the stubs are on the ports of --port-offset {offset}"
     );

@@ -410,7 +410,7 @@ fn dashboard(
     }
     // A layout named on the command line is the user's choice: shown whatever the size.
     state.ui.layout_pinned = cli.ui.layout.is_some();
-    let local_zone = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
+    let local_zone = anychat_top::view::local_zone();
     let view = ViewContext::new(Theme::from_env(), keymap.help(), local_zone);
     // The watchdog is a fork of this process: made now, while it has a single thread.
     let groups = if cli.ui.leave_running {

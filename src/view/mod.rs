@@ -48,6 +48,33 @@ impl ViewContext {
     }
 }
 
+/// The local time zone: `TZ` when set (a zone name, `:` prefix allowed), else the system's
+/// `/etc/localtime` read directly (asking the tz database for the system zone walks the whole
+/// zoneinfo directory first: milliseconds at every start-up), else UTC.
+pub fn local_zone() -> TimeZone {
+    local_zone_from(
+        std::env::var("TZ").ok().as_deref(),
+        std::path::Path::new("/etc/localtime"),
+    )
+}
+
+/// [`local_zone`] with its inputs given.
+pub fn local_zone_from(tz: Option<&str>, localtime: &std::path::Path) -> TimeZone {
+    if let Some(name) = tz
+        .map(|t| t.trim_start_matches(':'))
+        .filter(|t| !t.is_empty())
+    {
+        return TimeZone::get(name)
+            .or_else(|_| TimeZone::try_system())
+            .unwrap_or(TimeZone::UTC);
+    }
+    std::fs::read(localtime)
+        .ok()
+        .and_then(|bytes| TimeZone::tzif("Local", &bytes).ok())
+        .or_else(|| TimeZone::try_system().ok())
+        .unwrap_or(TimeZone::UTC)
+}
+
 /// A short name for a zone: its abbreviation now (`CST`, `CET`), or its offset (`UTC+08`).
 pub fn zone_label(zone: &TimeZone) -> String {
     let now = jiff::Timestamp::now();

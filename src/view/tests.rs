@@ -345,3 +345,30 @@ fn a_port_taken_by_a_process_that_does_not_answer_names_it_in_the_row_not_down()
         .unwrap();
     assert!(auth.contains("ext 4201"), "{auth}");
 }
+
+/// `TZ` names the zone; without it `/etc/localtime` is read as it is; neither: UTC or the
+/// system's.
+#[test]
+fn the_local_zone_comes_from_tz_then_the_localtime_file() {
+    let shanghai = local_zone_from(Some(":Asia/Shanghai"), std::path::Path::new("/nonexistent"));
+    let at = jiff::Timestamp::from_second(1_796_000_000).unwrap();
+    assert_eq!(shanghai.to_offset(at).seconds(), 8 * 3600);
+    assert_eq!(zone_label(&shanghai), "CST");
+    // A TZif file given as the system's: read directly (the tz database's own copy of Tokyo).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("localtime");
+    let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+    let Some(bytes) = tokyo
+        .iana_name()
+        .and_then(|n| std::fs::read(std::path::Path::new("/usr/share/zoneinfo").join(n)).ok())
+    else {
+        return; // no system tz database to copy from; the TZ case above still ran
+    };
+    std::fs::write(&file, bytes).unwrap();
+    let local = local_zone_from(None, &file);
+    assert_eq!(local.to_offset(at).seconds(), 9 * 3600);
+    assert_eq!(
+        local_zone_from(Some(""), &file).to_offset(at).seconds(),
+        9 * 3600
+    );
+}
