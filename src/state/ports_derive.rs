@@ -126,7 +126,7 @@ impl PortsState {
         let mut out = BTreeMap::new();
         for row in rows {
             let entry = self.entry(row.entry);
-            if entry.command.is_empty() {
+            if entry.command.is_empty() && entry.not_startable.is_none() {
                 continue; // not ours to start: whoever holds it *is* the entry (a container, ...)
             }
             let label = &self.plan.targets[row.target.0].label;

@@ -372,3 +372,53 @@ fn the_local_zone_comes_from_tz_then_the_localtime_file() {
         9 * 3600
     );
 }
+
+/// The built-in plan with nothing built yet (`--root` an empty directory): a foreign process on
+/// a service's HTTP port is still named in its row and raised as a conflict, before the user
+/// builds and starts the service.
+#[test]
+fn a_port_of_a_service_not_built_yet_held_by_a_foreign_process_is_named_and_a_conflict() {
+    let t0 = Instant::now();
+    let opts = crate::manifest::PlanOptions {
+        port_offset: 20000,
+        ..Default::default()
+    };
+    let mut plan =
+        crate::manifest::build_plan(&[crate::manifest::Source::anychat()], &opts).unwrap();
+    for e in plan.entries.iter_mut() {
+        if e.kind == crate::plan::EntryKind::Service {
+            e.command.clear();
+            e.not_startable = Some("not built: run `mage build:all`".into());
+        }
+    }
+    let mut s = State::new(
+        std::sync::Arc::new(plan),
+        crate::layout::builtin_layouts(),
+        Duration::from_secs(1),
+        t0,
+    );
+    s.apply(Update::PortsScanned {
+        scan: Box::new(
+            ScanBuilder::default()
+                .on(
+                    "127.0.0.1:28001",
+                    Some(owner(25434, "python3 -m http.server", 1)),
+                )
+                .build(),
+        ),
+        at: t0,
+    });
+    let shown = text(&screen(&mut s, (80, 24), false));
+    let auth = shown.lines().find(|l| l.contains("auth-service")).unwrap();
+    assert!(auth.contains("taken python3 25434"), "{auth}\n{shown}");
+    let user = shown.lines().find(|l| l.contains("user-service")).unwrap();
+    assert!(user.contains("not built"), "{user}");
+    assert_eq!(s.ports.conflicts().count(), 1);
+    assert!(
+        s.alerts
+            .iter()
+            .any(|a| a.text.contains("port conflict") && a.text.contains("25434")),
+        "{:?}",
+        s.alerts.iter().map(|a| &a.text).collect::<Vec<_>>()
+    );
+}

@@ -232,6 +232,18 @@ impl TablePanel<'_> {
             Col::Metrics => self.port_cell(entry, "metrics", w),
             Col::Ports => self.ports_cell(entry, w),
             Col::Proc if e.is_remote() => whole(format!("@{}", e.host), self.theme.dim(), w),
+            // A port of its own (even of a service not built yet) held by a process that does not answer: taken, by whom.
+            Col::Proc
+                if !e.is_container()
+                    && let Some(taken) = s.taken(entry) =>
+            {
+                let texts = taken.cell_texts();
+                let text = texts
+                    .iter()
+                    .find(|t| t.chars().count() <= w)
+                    .unwrap_or(&texts[texts.len() - 1]);
+                whole(text.clone(), self.theme.state(ProbeState::Down), w)
+            }
             Col::Proc if e.not_startable.is_some() => words("not built", self.theme.dim(), w),
             // Its container does not run, yet its port is served: by whom.
             Col::Proc if let Some(h) = s.held_elsewhere(entry) => match h.pid() {
@@ -252,15 +264,6 @@ impl TablePanel<'_> {
                     ],
                     w,
                 )
-            }
-            // A port of its own held by a process that does not answer: taken, by whom.
-            Col::Proc if let Some(taken) = s.taken(entry) => {
-                let texts = taken.cell_texts();
-                let text = texts
-                    .iter()
-                    .find(|t| t.chars().count() <= w)
-                    .unwrap_or(&texts[texts.len() - 1]);
-                whole(text.clone(), self.theme.state(ProbeState::Down), w)
             }
             Col::Proc => {
                 let p = &s.procs[entry.0];
