@@ -138,7 +138,7 @@ fn main() -> color_eyre::Result<ExitCode> {
             if let Some(text) = &moved {
                 eprintln!("anychat-top: {text}");
             }
-            let code = dashboard(&cli, plan, true, moved.into_iter().collect());
+            let code = dashboard(&cli, plan, true, moved.into_iter().collect(), 0);
             if let Some(dir) = nats_store {
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -151,7 +151,8 @@ fn main() -> color_eyre::Result<ExitCode> {
                 Err(e) => return bad(e),
             };
             let alerts = loaded.alerts();
-            dashboard(&cli, loaded.plan, false, alerts)
+            let drift = loaded.drift().len();
+            dashboard(&cli, loaded.plan, false, alerts, drift)
         }
     }
 }
@@ -319,6 +320,7 @@ fn dashboard(
     plan: Plan,
     demo: bool,
     notices: Vec<String>,
+    drift: usize,
 ) -> color_eyre::Result<ExitCode> {
     let prometheus = match prometheus_for(
         cli,
@@ -381,6 +383,7 @@ fn dashboard(
     for text in notices {
         state.notice(text);
     }
+    state.ui.drift = drift;
     // The static port-plan check, as alerts; the demo may have been moved to free ports.
     let moved_by = if demo {
         cli.plan

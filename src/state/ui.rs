@@ -52,6 +52,9 @@ pub struct Ui {
     pub preferred_layout: usize,
     /// The user chose the layout (`L`, `--layout`): no automatic switching.
     pub layout_pinned: bool,
+    /// Findings where the checkout disagrees with the plan (said once in the alerts; counted in
+    /// the status bar for as long as the dashboard runs).
+    pub drift: usize,
     pub size: Rect,
     /// Scroll and selection of each panel that has any, keyed by panel.
     pub panels: BTreeMap<PanelKind, PanelView>,
@@ -77,6 +80,7 @@ impl Default for Ui {
             layout: 0,
             preferred_layout: 0,
             layout_pinned: false,
+            drift: 0,
             size: Rect::new(0, 0, 80, 24),
             panels: BTreeMap::new(),
             quit: false,

@@ -422,3 +422,17 @@ fn a_port_of_a_service_not_built_yet_held_by_a_foreign_process_is_named_and_a_co
         s.alerts.iter().map(|a| &a.text).collect::<Vec<_>>()
     );
 }
+
+/// The checkout's drift, said once in the alerts, stays counted in the status bar, also at 80×24.
+#[test]
+fn the_drift_count_stays_in_the_status_bar() {
+    let mut s = scene();
+    let before = text(&screen(&mut s, (160, 48), false));
+    assert!(!before.contains("drift"), "{before}");
+    s.ui.drift = 11;
+    for size in [(160, 48), (80, 24)] {
+        let shown = text(&screen(&mut s, size, false));
+        let status = shown.lines().rev().find(|l| !l.trim().is_empty()).unwrap();
+        assert!(status.contains("drift 11"), "{size:?}: {status}");
+    }
+}

@@ -97,6 +97,13 @@ impl Widget for &StatusBar<'_> {
             }
             _ => {}
         }
+        if s.ui.drift > 0 {
+            let n = s.ui.drift;
+            segments.push(vec![
+                sep(),
+                Span::styled(format!("drift {n} "), t.severity(Severity::Warning)),
+            ]);
+        }
         let conflicts = s.unacknowledged_conflicts();
         if conflicts > 0 {
             segments.push(vec![
