@@ -85,6 +85,7 @@ fn main() -> color_eyre::Result<ExitCode> {
                 json,
                 prometheus.as_ref(),
                 timeout,
+                cli.ui.log_dir.as_deref(),
             )) {
                 Ok(text) => {
                     print!("{text}");

@@ -501,3 +501,73 @@ fn a_shared_metrics_port_is_attributed_to_its_holder_only() {
         "auth-service left running"
     );
 }
+
+/// AnyChat's services serve no `/metrics` yet: `metrics SERVICE --log-dir DIR` reads the
+/// request lines the dashboard kept in `DIR/<name>.log` (the last minute of them, by their zap
+/// time) and derives rate, errors and latency from them. Lines older than the window, without
+/// a time, or malformed are left out.
+#[test]
+fn metrics_service_from_the_log_dir_when_no_endpoint_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on these ports: the endpoint is refused.
+    let (http, metrics) = (free_low_port(), free_low_port());
+    let plan = manifest(dir.path(), http, metrics, None);
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let mut text = String::new();
+    // An hour ago: outside the window.
+    for _ in 0..50 {
+        text.push_str(&format!(
+            "{{\"level\":\"info\",\"ts\":{},\"msg\":\"gRPC request completed\",\"method\":\"/auth.Auth/Login\",\"duration\":0.5,\"status\":\"OK\"}}\n",
+            now - 3600.0
+        ));
+    }
+    // The last 30 s: 9 OK, 1 failed.
+    for i in 0..10 {
+        let (msg, status) = if i == 9 {
+            ("gRPC request failed", "Internal")
+        } else {
+            ("gRPC request completed", "OK")
+        };
+        text.push_str(&format!(
+            "{{\"level\":\"info\",\"ts\":{},\"msg\":\"{msg}\",\"method\":\"/auth.Auth/Login\",\"duration\":0.004,\"status\":\"{status}\"}}\n",
+            now - 30.0 + f64::from(i)
+        ));
+    }
+    text.push_str("not json at all\n{\"level\":\"info\",\"msg\":\"gRPC request completed\"}\n");
+    std::fs::write(logs.join("auth-service.log"), text).unwrap();
+    let plan = plan.to_str().unwrap();
+    let logs = logs.to_str().unwrap();
+    let (v, out) = run_json(&[
+        "metrics",
+        "auth-service",
+        "--json",
+        "-c",
+        plan,
+        "--log-dir",
+        logs,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(v["source"], "logs", "{v:#}");
+    let rate = v["values"]["request_rate"]
+        .as_f64()
+        .expect("a request rate");
+    assert!(rate > 0.0 && rate < 1.0, "10 requests in the window: {v:#}");
+    let errors = v["values"]["error_percent"]
+        .as_f64()
+        .expect("an error rate");
+    assert!((errors - 10.0).abs() < 0.01, "1 of 10 failed: {v:#}");
+    let p95 = v["latency_seconds"]["p95"].as_f64().expect("a p95");
+    assert!(
+        p95 < 0.1,
+        "the hour-old 0.5 s requests are out of the window: {v:#}"
+    );
+    assert_eq!(v["methods"][0]["method"], "/auth.Auth/Login", "{v:#}");
+    // Without the log dir: nothing to show, and it says so.
+    let (v, _) = run_json(&["metrics", "auth-service", "--json", "-c", plan]);
+    assert_eq!(v["source"], "none", "{v:#}");
+}

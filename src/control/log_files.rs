@@ -86,7 +86,7 @@ impl LogFiles {
 }
 
 /// `<name>.log`, with slashes (which a name may hold) made harmless.
-fn file_name(name: &str) -> String {
+pub fn file_name(name: &str) -> String {
     format!("{}.log", name.replace('/', "_"))
 }
 

@@ -5,7 +5,7 @@
 mod backlog;
 mod child;
 mod line_split;
-mod log_files;
+pub mod log_files;
 mod log_reader;
 pub mod port_owner;
 mod process_group;

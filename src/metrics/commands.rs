@@ -16,7 +16,7 @@ use crate::metrics::headless::{nats_stats, sample_service, sample_service_from_p
 use crate::metrics::render::{metrics_json, metrics_text};
 use crate::plan::Plan;
 use crate::state::live_metrics::nats_monitor;
-use crate::state::metrics::MetricsConfig;
+use crate::state::metrics::{MetricsConfig, MetricsSource, MetricsState};
 
 /// The `[metrics.watch]` family names of the last source that has the table.
 pub fn watch_names(
@@ -74,6 +74,7 @@ pub async fn metrics_command(
     json: bool,
     prometheus: Option<&PromConfig>,
     timeout: Duration,
+    log_dir: Option<&std::path::Path>,
 ) -> Result<String, String> {
     let Some(entry) = plan.entry_named(service) else {
         let names: Vec<&str> = plan.entries.iter().map(|e| e.name.as_str()).collect();
@@ -83,7 +84,7 @@ pub async fn metrics_command(
         ));
     };
     let spacing = DEFAULT_SCRAPE_INTERVAL;
-    let state = match prometheus {
+    let mut state = match prometheus {
         Some(p) => {
             sample_service_from_prometheus(plan, entry, &p.url, spacing, timeout, DEFAULT_BODY_CAP)
                 .await
@@ -91,6 +92,18 @@ pub async fn metrics_command(
         None => sample_service(plan, entry, spacing, timeout, DEFAULT_BODY_CAP).await,
     };
     let now = Instant::now();
+    // No endpoint, no Prometheus: the service's own request lines, as the dashboard's
+    // `--log-dir` kept them.
+    if let Some(dir) = log_dir
+        && state
+            .service(entry)
+            .is_some_and(|m| m.source() == MetricsSource::None)
+    {
+        let file = dir.join(crate::control::log_files::file_name(service));
+        if file.is_file() {
+            feed_log_file(&mut state, entry, &file, now, jiff::Timestamp::now());
+        }
+    }
     let Some(m) = state.service(entry) else {
         return Err(format!("{service}: no metrics"));
     };
@@ -119,6 +132,56 @@ pub async fn metrics_command(
         Ok(text)
     }
 }
+
+/// The last lines of a service's log file (at most [`LOG_TAIL`] bytes) fed to its log-derived
+/// metrics, each at the time its zap line says (`wall_now` ↔ `now`); lines older than the
+/// window or without a time are left out. Returns how many lines were fed.
+pub fn feed_log_file(
+    state: &mut MetricsState,
+    entry: crate::plan::EntryId,
+    file: &std::path::Path,
+    now: Instant,
+    wall_now: jiff::Timestamp,
+) -> usize {
+    use std::io::{Read, Seek, SeekFrom};
+    let Ok(mut f) = std::fs::File::open(file) else {
+        return 0;
+    };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let start = len.saturating_sub(LOG_TAIL);
+    if f.seek(SeekFrom::Start(start)).is_err() {
+        return 0;
+    }
+    let mut bytes = Vec::new();
+    if f.read_to_end(&mut bytes).is_err() {
+        return 0;
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines();
+    if start > 0 {
+        lines.next(); // cut in the middle
+    }
+    let window = state.config.window;
+    let mut fed = 0;
+    for line in lines {
+        let Some(time) = crate::logs::zap::parse_structured(line).and_then(|s| s.time) else {
+            continue;
+        };
+        let Ok(age) = Duration::try_from(wall_now.duration_since(time)) else {
+            continue; // in the future: a clock that moved
+        };
+        if age > window {
+            continue;
+        }
+        state.observe(entry, [line], now.checked_sub(age).unwrap_or(now));
+        fed += 1;
+    }
+    state.tick(now, Duration::ZERO);
+    fed
+}
+
+/// How much of a log file `metrics SERVICE --log-dir DIR` reads, from its end.
+pub const LOG_TAIL: u64 = 4 << 20;
 
 /// `report` (the JSON of `check`) with a `nats` object when the plan's NATS monitoring port
 /// answers.
