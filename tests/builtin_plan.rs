@@ -18,8 +18,11 @@ use support::tmux::{Tmux, dashboards};
 
 const TOP: &str = env!("CARGO_BIN_EXE_anychat-top");
 const STUB: &str = env!("CARGO_BIN_EXE_anychat-stub");
-/// The coarse CPU guard: ten times the normal figure, far below the 20 % of the bug.
-const MAX_CPU_PERCENT: f64 = 2.0;
+/// The coarse CPU guard against the bug (about 20 % of a core): a quarter of it. This debug
+/// build with every collector running (port scanner, Docker worker, metrics scrapes of the
+/// foreign 2112, /proc usage, 46 probes a second) measures 1.3–2.3 % here, so a tighter guard
+/// would fail on a busy CI machine without catching anything more.
+const MAX_CPU_PERCENT: f64 = 5.0;
 
 fn plan_at(offset: i32) -> Result<Plan, anychat_top::manifest::ManifestError> {
     build_plan(
