@@ -44,12 +44,6 @@ pub enum Update {
         lines: Vec<LogLine>,
         dropped: u64,
     },
-    /// Who holds a port that the plan expects to be ours (none found = `owner: None`).
-    PortOwnerFound {
-        entry: EntryId,
-        port: u16,
-        owner: Option<PortOwner>,
-    },
     /// Something went wrong inside anychat-top itself (a log file that cannot be written, a
     /// worker's warning): shown as an alert.
     Trouble { severity: Severity, text: String },
@@ -136,8 +130,6 @@ pub enum Command {
     Start { entry: EntryId },
     /// SIGTERM the entry's process group; SIGKILL after `grace` if still alive.
     Stop { entry: EntryId, grace: Duration },
-    /// Find who holds `port` (for "running, not supervised" and bind failures).
-    FindPortOwner { entry: EntryId, port: u16 },
     /// Probe `target` shortly instead of at its next tick (a service is starting).
     ProbeSoon { target: TargetId },
     /// Work for the Docker worker (start, stop, restart a container; compose up).

@@ -609,23 +609,8 @@ async fn finds_the_process_listening_on_a_port() {
     let stub_pid = h.started(0).await;
     h.line(0, |_| Some(())).await; // listening by the time it logs
 
-    for port in [ours, stub_port, free] {
-        h.send(Command::FindPortOwner {
-            entry: EntryId(0),
-            port,
-        })
-        .await;
-    }
-    let mut found = BTreeMap::new();
-    while found.len() < 3 {
-        let (port, owner) = h
-            .next("PortOwnerFound", |u| match u {
-                Update::PortOwnerFound { port, owner, .. } => Some((*port, owner.clone())),
-                _ => None,
-            })
-            .await;
-        found.insert(port, owner);
-    }
+    // One walk of /proc for the three ports (what the metrics' shared-port lookup uses).
+    let found = anychat_top::control::port_owner::find_port_owners(&[ours, stub_port, free]);
     let me = found[&ours].clone().expect("our own listener is found");
     assert_eq!(me.pid, std::process::id());
     let exe = std::env::current_exe().expect("current exe");

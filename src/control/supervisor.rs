@@ -1,4 +1,4 @@
-//! The supervisor worker: executes Start/Stop/FindPortOwner commands and reports what happened.
+//! The supervisor worker: executes Start/Stop commands and reports what happened.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,7 +11,6 @@ use tokio::task::JoinHandle;
 use super::child::{Reaped, Watched, watch};
 use super::log_files::LogFiles;
 use super::log_reader::{LogSink, read_log};
-use super::port_owner::find_port_owners;
 use super::spawn::{build_command, spawn};
 use super::watchdog::GroupRegistry;
 use crate::message::{Command, Stream, Update};
@@ -43,11 +42,6 @@ pub struct Supervisor {
     next_generation: u64,
     /// The `--log-dir` writer thread, if asked for.
     log_files: Option<LogFiles>,
-    /// Port-owner lookups asked for and not started yet.
-    owner_queue: std::collections::BTreeSet<(EntryId, u16)>,
-    owner_lookup_busy: bool,
-    owner_done_tx: mpsc::UnboundedSender<()>,
-    owner_done_rx: mpsc::UnboundedReceiver<()>,
 }
 
 /// A child that has not been reaped yet.
@@ -69,13 +63,8 @@ impl Supervisor {
                 .inspect_err(|e| tracing::warn!("--log-dir: no writer thread: {e}"))
                 .ok()
         });
-        let (owner_done_tx, owner_done_rx) = mpsc::unbounded_channel();
         Self {
             log_files,
-            owner_queue: Default::default(),
-            owner_lookup_busy: false,
-            owner_done_tx,
-            owner_done_rx,
             plan,
             updates,
             opts,
@@ -93,10 +82,6 @@ impl Supervisor {
             tokio::select! {
                 biased;
                 Some(reaped) = self.reaped_rx.recv() => self.on_reaped(reaped).await,
-                Some(()) = self.owner_done_rx.recv() => {
-                    self.owner_lookup_busy = false;
-                    self.look_up_owners();
-                }
                 command = commands.recv() => match command {
                     Some(command) => self.execute(command).await,
                     None => break,
@@ -129,10 +114,6 @@ impl Supervisor {
             Command::Docker(_) => {}
             // The port scanner and its holders are the loop's too (see `collect::ports_task`).
             Command::ScanPortsNow | Command::SignalHolder { .. } => {}
-            Command::FindPortOwner { entry, port } => {
-                self.owner_queue.insert((entry, port));
-                self.look_up_owners();
-            }
         }
     }
 
@@ -155,32 +136,6 @@ impl Supervisor {
             };
             self.on_reaped(reaped).await;
         }
-    }
-
-    /// Start one lookup for every queued port, unless one is under way (it starts the next
-    /// when it is done): lookups asked for meanwhile are merged into one walk of `/proc`.
-    fn look_up_owners(&mut self) {
-        if self.owner_lookup_busy || self.owner_queue.is_empty() {
-            return;
-        }
-        self.owner_lookup_busy = true;
-        let asked: Vec<(EntryId, u16)> =
-            std::mem::take(&mut self.owner_queue).into_iter().collect();
-        let updates = self.updates.clone();
-        let done = self.owner_done_tx.clone();
-        tokio::spawn(async move {
-            let ports: Vec<u16> = asked.iter().map(|(_, p)| *p).collect();
-            let owners = tokio::task::spawn_blocking(move || find_port_owners(&ports))
-                .await
-                .unwrap_or_default();
-            for (entry, port) in asked {
-                let owner = owners.get(&port).cloned().flatten();
-                let _ = updates
-                    .send(Update::PortOwnerFound { entry, port, owner })
-                    .await;
-            }
-            let _ = done.send(());
-        });
     }
 
     async fn on_reaped(&mut self, reaped: Reaped) {

@@ -387,11 +387,6 @@ impl State {
                 true
             }
             Update::PortsScanned { scan, at } => self.ports_scanned(*scan, at),
-            Update::PortOwnerFound { entry, port, owner } => {
-                let now = self.now;
-                self.port_owner_found(entry, port, owner, now);
-                true
-            }
             update @ (Update::MetricsScraped(_)
             | Update::MetricsPortHeld { .. }
             | Update::NatsPolled(_)

@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use super::Lifecycle;
 use crate::health::ProbeState;
-use crate::message::{Command, PortOwner};
+use crate::message::Command;
 
 use crate::plan::{EntryId, TargetId};
-use crate::state::{Severity, State};
+use crate::state::State;
 
 impl State {
     /// A probe result for one of the entry's targets: promote starting → running, spot external copies.
@@ -36,31 +36,6 @@ impl State {
         }
         if probe_soon {
             self.queue(Command::ProbeSoon { target });
-        }
-    }
-
-    pub(in crate::state) fn port_owner_found(
-        &mut self,
-        entry: EntryId,
-        port: u16,
-        owner: Option<PortOwner>,
-        at: Instant,
-    ) {
-        let name = self.plan.entries[entry.0].name.clone();
-        let p = &mut self.procs[entry.0];
-        p.port_owner = owner.clone();
-        if let Lifecycle::External { owner: o } = &mut p.lifecycle {
-            *o = owner.clone();
-        }
-        if p.bind_failure == Some(port) {
-            let who = owner.map_or("a process anychat-top cannot see".to_string(), |o| {
-                format!("pid {} ({})", o.pid, o.command)
-            });
-            self.alert(
-                at,
-                Severity::Error,
-                format!("{name} cannot bind port {port}: held by {who}"),
-            );
         }
     }
 }
