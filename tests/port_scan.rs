@@ -2,10 +2,11 @@
 //! a stale copy of the stub, IPv6-only / wildcard / specific-address binds, a real
 //! docker-proxy, and an unprivileged scan (setpriv nobody) of a port root holds.
 
+mod support;
+
 use std::net::{SocketAddr, TcpListener};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use anychat_top::collect::port_scan::{PortScan, ScanSource, Scanner};
@@ -13,67 +14,23 @@ use anychat_top::manifest::{PlanOptions, Source, build_plan};
 use anychat_top::plan::Plan;
 use anychat_top::portplan::report::{ports_json_text, ports_table};
 use anychat_top::state::ports::{HolderKind, OurProcess, PortsState};
+use support::process::{
+    ChildGuard, PYTHON, free_low_ports_on, python_with_first_line, skip_or_fail,
+};
 
 const STUB: &str = env!("CARGO_BIN_EXE_anychat-stub");
-const PYTHON: &str = "/usr/bin/python3";
 /// Set in the environment of this test binary when it runs as the unprivileged helper.
 const HELPER_ENV: &str = "ANYCHAT_PORT_SCAN_HELPER_MANIFEST";
-
-/// Outside CI a missing tool skips the test; with CI=true it fails.
-fn skip_or_fail(reason: &str) {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{reason} (CI=true, so this is a failure)");
-    }
-    eprintln!("SKIP: {reason}");
-}
 
 /// `n` ports free on every address right now, below the ephemeral range; never the same
 /// port twice in this test binary (the tests run in parallel).
 fn free_low_ports(n: usize) -> Vec<u16> {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        16_000 + (std::process::id() % 7_000) as u16 * 2,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    let mut ports = Vec::new();
-    while ports.len() < n {
-        let p = NEXT.fetch_add(1, Ordering::SeqCst);
-        assert!(p < 32_000, "ran out of low ports");
-        let free = TcpListener::bind(("0.0.0.0", p)).is_ok()
-            && TcpListener::bind(("::", p)).is_ok()
-            && TcpListener::bind(("127.0.0.2", p)).is_ok();
-        if free {
-            ports.push(p);
-        }
-    }
-    ports
-}
-
-/// A child killed and reaped on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Guard {
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
+    free_low_ports_on(n, &["0.0.0.0", "::", "127.0.0.2"])
 }
 
 /// Python (the real interpreter, not a shim) listening on each `family/host/port`
 /// (`v4`, `v6`, or `v6only` for an IPv6 socket with IPV6_V6ONLY).
-fn python_listener(binds: &[String]) -> Option<Guard> {
-    if !std::path::Path::new(PYTHON).exists() {
-        skip_or_fail("/usr/bin/python3 is not installed");
-        return None;
-    }
+fn python_listener(binds: &[String]) -> Option<ChildGuard> {
     let script = r#"
 import socket, sys, time
 socks = []
@@ -88,20 +45,10 @@ for spec in sys.argv[1:]:
 print('ready', flush=True)
 time.sleep(600)
 "#;
-    let mut child = Command::new(PYTHON)
-        .arg("-c")
-        .arg(script)
-        .args(binds)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn python3");
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
-    }
-    let child = Guard(child);
-    assert_eq!(line.trim(), "ready", "python3 did not bind {binds:?}");
+    let mut args = vec!["-c".to_string(), script.to_string()];
+    args.extend_from_slice(binds);
+    let (child, line) = python_with_first_line(&args)?;
+    assert_eq!(line, "ready", "python3 did not bind {binds:?}");
     Some(child)
 }
 
@@ -156,7 +103,7 @@ fn wildcard_ipv6_only_and_specific_address_binds_are_attributed() {
     let Some(py) = python_listener(&binds) else {
         return;
     };
-    let pid = py.pid();
+    let pid = py.id();
     let addrs = [
         format!("0.0.0.0:{}", ports[0]),
         format!("[::]:{}", ports[1]),
@@ -180,7 +127,7 @@ fn a_foreign_listener_is_named_with_pid_and_command_in_scan_state_table_and_json
     let Some(py) = python_listener(&[format!("v4/0.0.0.0/{}", ports[0])]) else {
         return;
     };
-    let pid = py.pid();
+    let pid = py.id();
     let mut scanner = Scanner::new();
     let addr = format!("0.0.0.0:{}", ports[0]);
     let scan = scan_until(&mut scanner, |s| held_by(s, &addr, pid));
@@ -226,7 +173,7 @@ fn a_stale_copy_of_the_stub_is_told_apart_from_a_foreign_process_and_from_ours()
     let ports = free_low_ports(4);
     let manifest = stub_service("auth-service", ports[0], ports[1])
         + &stub_service("user-service", ports[2], ports[3]);
-    let stub = Guard(
+    let stub = ChildGuard::adopt(
         Command::new(STUB)
             .args([
                 "--name",
@@ -240,12 +187,13 @@ fn a_stale_copy_of_the_stub_is_told_apart_from_a_foreign_process_and_from_ours()
             .stdout(Stdio::null())
             .spawn()
             .expect("spawn anychat-stub"),
+        "anychat-stub",
     );
     let Some(py) = python_listener(&[format!("v4/127.0.0.1/{}", ports[2])]) else {
         return;
     };
     let mut scanner = Scanner::new();
-    let (stub_pid, py_pid) = (stub.pid(), py.pid());
+    let (stub_pid, py_pid) = (stub.id(), py.id());
     let scan = scan_until(&mut scanner, |s| {
         held_by(s, &format!("127.0.0.1:{}", ports[0]), stub_pid)
             && held_by(s, &format!("127.0.0.1:{}", ports[1]), stub_pid)
@@ -295,11 +243,11 @@ fn a_real_docker_proxy_is_recognised_with_its_container_address() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn docker-proxy");
-    let guard = Guard(child);
+    let guard = ChildGuard::adopt(child, "docker-proxy");
     let mut scanner = Scanner::new();
     let addr = format!("127.0.0.1:{}", ports[0]);
-    let scan = scan_until(&mut scanner, |s| held_by(s, &addr, guard.pid()));
-    let found = scan.owners[&guard.pid()]
+    let scan = scan_until(&mut scanner, |s| held_by(s, &addr, guard.id()));
+    let found = scan.owners[&guard.id()]
         .docker_proxy
         .clone()
         .expect("recognised as docker-proxy");

@@ -8,9 +8,8 @@ mod support;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use anychat_top::action::Action;
@@ -21,6 +20,7 @@ use anychat_top::message::{Command as Cmd, ExitReason, LogLine, Stream, Update};
 use anychat_top::state::State;
 use anychat_top::state::ports::HolderKind;
 use anychat_top::state::procs::Lifecycle;
+use support::process::ChildGuard;
 
 const TOP: &str = env!("CARGO_BIN_EXE_anychat-top");
 const PYTHON: &str = "/usr/bin/python3";
@@ -31,58 +31,19 @@ fn skip_or_fail(reason: &str) {
 
 /// `n` ports free on every address now, below the ephemeral range, never twice in this binary.
 fn free_low_ports(n: usize) -> Vec<u16> {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let _ = NEXT.compare_exchange(
-        0,
-        21_000 + (std::process::id() % 5_000) as u16 * 2,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    let mut ports = Vec::new();
-    while ports.len() < n {
-        let p = NEXT.fetch_add(1, Ordering::SeqCst);
-        assert!(p < 32_000, "ran out of low ports");
-        if TcpListener::bind(("0.0.0.0", p)).is_ok() && TcpListener::bind(("::", p)).is_ok() {
-            ports.push(p);
-        }
-    }
-    ports
-}
-
-/// A child killed and reaped on drop.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+    support::process::free_low_ports_on(n, &["0.0.0.0", "::"])
 }
 
 /// `tests/fixtures/squat.py` listening on `host:port` (a process that speaks no protocol).
-fn squatter(host: &str, port: u16) -> Option<Guard> {
-    if !Path::new(PYTHON).exists() {
-        skip_or_fail("/usr/bin/python3 is not installed");
-        return None;
-    }
+fn squatter(host: &str, port: u16) -> Option<ChildGuard> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/squat.py");
-    let mut child = Command::new(PYTHON)
-        .arg(script)
-        .args([host, &port.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn python3");
-    let mut line = String::new();
-    if let Some(out) = child.stdout.take() {
-        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
-    }
-    let child = Guard(child);
-    assert_eq!(
-        line.trim(),
-        "listening",
-        "python3 did not bind {host}:{port}"
-    );
+    let args = [
+        script.display().to_string(),
+        host.to_string(),
+        port.to_string(),
+    ];
+    let (child, line) = support::process::python_with_first_line(&args)?;
+    assert_eq!(line, "listening", "python3 did not bind {host}:{port}");
     Some(child)
 }
 
@@ -153,7 +114,7 @@ fn a_foreign_holder_is_named_in_the_state_in_ports_json_and_in_the_refusal_of_s(
     let Some(python) = squatter("0.0.0.0", ports[0]) else {
         return;
     };
-    let pid = python.0.id();
+    let pid = python.id();
     let toml = manifest("svc-a", ports[0], ports[1]);
     let mut s = state_for(&toml);
     let scan = scan_until(|scan| held(scan, ports[0], pid));
@@ -230,7 +191,7 @@ fn an_early_exit_with_pythons_errno_98_names_the_holder_of_the_port() {
     let Some(python) = squatter("0.0.0.0", ports[0]) else {
         return;
     };
-    let holder = python.0.id();
+    let holder = python.id();
     let mut s = state_for(&manifest("svc-a", ports[0], ports[1]));
     s.ui.selected = Some(anychat_top::plan::EntryId(0));
     // Started before any scan (nothing known yet), as at the dashboard's first second.

@@ -188,3 +188,60 @@ pub fn stub(args: &[&str]) -> ChildGuard {
     .args(args);
     ChildGuard::spawn(&mut cmd)
 }
+
+impl ChildGuard {
+    /// Takes over a child the test spawned itself (say with its stdout piped, to read a
+    /// readiness line): stopped and reaped on drop like the others.
+    pub fn adopt(child: Child, name: &str) -> ChildGuard {
+        ChildGuard {
+            child,
+            name: name.to_string(),
+            output: None,
+        }
+    }
+}
+
+/// The real interpreter (the pyenv `python3` on PATH here is a bash shim).
+pub const PYTHON: &str = "/usr/bin/python3";
+
+/// `python3 ARGS`, once it has printed its first line: the guard and that line (trimmed).
+/// Without python3: [`skip_or_fail`], then `None`.
+pub fn python_with_first_line(args: &[String]) -> Option<(ChildGuard, String)> {
+    if !Path::new(PYTHON).exists() {
+        skip_or_fail("/usr/bin/python3 is not installed");
+        return None;
+    }
+    let mut child = Command::new(PYTHON)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn python3");
+    let mut line = String::new();
+    if let Some(out) = child.stdout.take() {
+        let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+    }
+    Some((ChildGuard::adopt(child, "python3"), line.trim().to_string()))
+}
+
+/// `n` ports below the ephemeral range free on every one of `hosts` right now (e.g. the
+/// wildcards `0.0.0.0` and `::`), never the same port twice in this test binary.
+pub fn free_low_ports_on(n: usize, hosts: &[&str]) -> Vec<u16> {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let _ = NEXT.compare_exchange(
+        0,
+        16_000 + (std::process::id() % 7_000) as u16 * 2,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    let mut ports = Vec::new();
+    while ports.len() < n {
+        let p = NEXT.fetch_add(1, Ordering::SeqCst);
+        assert!(p < 32_000, "ran out of low ports");
+        if hosts.iter().all(|h| TcpListener::bind((*h, p)).is_ok()) {
+            ports.push(p);
+        }
+    }
+    ports
+}
