@@ -55,15 +55,8 @@ fn check(path: &std::path::Path, json: bool, docker_host: Option<&str>) -> Strin
 
 #[test]
 fn check_names_each_container_with_its_state_and_engine_health() {
-    if !docker_support::engine_or_skip() {
+    let Some(image) = docker_support::image_or_skip() else {
         return;
-    }
-    let image = match docker_support::test_image() {
-        Ok(image) => image,
-        Err(why) => {
-            docker_support::skip_or_fail(&why);
-            return;
-        }
     };
     let containers = docker_support::Containers::new("att-check");
     let web = format!("{}-web", containers.label);

@@ -173,15 +173,8 @@ fn docker_host_at_a_socket_that_never_answers_is_said_and_services_still_work() 
 
 #[test]
 fn a_container_of_the_demo_is_stopped_and_started_from_the_keyboard_with_its_logs() {
-    if !docker_support::engine_or_skip() {
+    let Some(image) = docker_support::image_or_skip() else {
         return;
-    }
-    let image = match docker_support::test_image() {
-        Ok(image) => image,
-        Err(why) => {
-            docker_support::skip_or_fail(&why);
-            return;
-        }
     };
     let _turn = turn();
     let Some(tmux) = Tmux::start(160, 48) else {
@@ -256,15 +249,8 @@ fn a_container_of_the_demo_is_stopped_and_started_from_the_keyboard_with_its_log
 
 #[test]
 fn start_all_waits_for_the_containers_health_and_stop_all_stops_it_last() {
-    if !docker_support::engine_or_skip() {
+    let Some(image) = docker_support::image_or_skip() else {
         return;
-    }
-    let image = match docker_support::test_image() {
-        Ok(image) => image,
-        Err(why) => {
-            docker_support::skip_or_fail(&why);
-            return;
-        }
     };
     let _turn = turn();
     let Some(tmux) = Tmux::start(160, 48) else {
@@ -360,15 +346,8 @@ fn start_all_waits_for_the_containers_health_and_stop_all_stops_it_last() {
 
 #[test]
 fn a_missing_container_is_created_with_compose_after_yes_from_the_keyboard() {
-    if !docker_support::engine_or_skip() {
+    let Some(image) = docker_support::image_or_skip() else {
         return;
-    }
-    let image = match docker_support::test_image() {
-        Ok(image) => image,
-        Err(why) => {
-            docker_support::skip_or_fail(&why);
-            return;
-        }
     };
     let has_compose = std::process::Command::new("docker-compose")
         .arg("version")
@@ -494,15 +473,8 @@ fn idle_cpu(manifest: &Path, marker: &str, window: Duration) -> f64 {
 /// on a gross regression (a frame per stats sample, a busy loop).
 #[test]
 fn idle_cpu_with_five_streamed_containers_beside_no_docker() {
-    if !docker_support::engine_or_skip() {
+    let Some(image) = docker_support::image_or_skip() else {
         return;
-    }
-    let image = match docker_support::test_image() {
-        Ok(image) => image,
-        Err(why) => {
-            docker_support::skip_or_fail(&why);
-            return;
-        }
     };
     let _turn = turn();
     let containers = docker_support::Containers::new("att-tuicpu");

@@ -14,23 +14,10 @@ use anychat_top::message::Stream;
 use anychat_top::plan::EntryId;
 
 use crate::support::{
-    Containers, Worker, docker, engine_or_skip, inspect, quick_config, skip_or_fail, test_image,
+    Containers, Worker, docker, engine_or_skip, image_or_skip, inspect, quick_config, skip_or_fail,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn image_or_skip() -> Option<&'static str> {
-    if !engine_or_skip() {
-        return None;
-    }
-    match test_image() {
-        Ok(image) => Some(image),
-        Err(err) => {
-            skip_or_fail(&format!("cannot build the test image: {err}"));
-            None
-        }
-    }
-}
 
 fn wanted(
     entry: usize,

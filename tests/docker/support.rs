@@ -161,6 +161,20 @@ pub fn engine_or_skip() -> bool {
     }
 }
 
+/// The real engine and the test image, or `None` after the skip rule (a test returns then).
+pub fn image_or_skip() -> Option<&'static str> {
+    if !engine_or_skip() {
+        return None;
+    }
+    match test_image() {
+        Ok(image) => Some(image),
+        Err(err) => {
+            skip_or_fail(&format!("cannot build the test image: {err}"));
+            None
+        }
+    }
+}
+
 const IMAGE_REPO: &str = "anychat-top-test/busybox";
 const APPLETS: [&str; 12] = [
     "sh", "sleep", "echo", "touch", "test", "cat", "true", "false", "rm", "ls", "httpd", "kill",
