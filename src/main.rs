@@ -131,7 +131,7 @@ fn main() -> color_eyre::Result<ExitCode> {
                 );
                 return Ok(ExitCode::from(2));
             }
-            let (mut plan, moved) = match demo_plan(&cli) {
+            let (mut plan, moved, moved_by) = match demo_plan(&cli) {
                 Ok(found) => found,
                 Err(e) => return bad(e),
             };
@@ -139,7 +139,7 @@ fn main() -> color_eyre::Result<ExitCode> {
             if let Some(text) = &moved {
                 eprintln!("anychat-top: {text}");
             }
-            let code = dashboard(&cli, plan, true, moved.into_iter().collect(), 0);
+            let code = dashboard(&cli, plan, Some(moved_by), moved.into_iter().collect(), 0);
             if let Some(dir) = nats_store {
                 let _ = std::fs::remove_dir_all(dir);
             }
@@ -153,7 +153,7 @@ fn main() -> color_eyre::Result<ExitCode> {
             };
             let alerts = loaded.alerts();
             let drift = loaded.drift().len();
-            dashboard(&cli, loaded.plan, false, alerts, drift)
+            dashboard(&cli, loaded.plan, None, alerts, drift)
         }
     }
 }
@@ -278,12 +278,14 @@ fn stub_available() -> bool {
 }
 
 /// The demo plan at the first offset whose ports are all free, and what to say when it moved.
-fn demo_plan(cli: &Cli) -> Result<(Plan, Option<String>), ManifestError> {
+/// The demo plan, moved to free ports when its own are taken: the plan, what to say about the
+/// move, and the offset it was moved by (beyond `--port-offset`).
+fn demo_plan(cli: &Cli) -> Result<(Plan, Option<String>, i32), ManifestError> {
     let base = cli.plan.load(Source::demo, 0)?;
     let max_port = base.targets.iter().map(|t| t.port).max().unwrap_or(0);
     let taken = taken_ports(&base);
     if taken.is_empty() {
-        return Ok((base, None));
+        return Ok((base, None, 0));
     }
     let offsets = candidate_offsets(max_port).into_iter().skip(1);
     if let Some((offset, plan)) = first_free_offset(offsets, |o| cli.plan.load(Source::demo, o))? {
@@ -292,7 +294,7 @@ fn demo_plan(cli: &Cli) -> Result<(Plan, Option<String>), ManifestError> {
             join_ports(&taken),
             cli.plan.port_offset + offset
         );
-        return Ok((plan, Some(text)));
+        return Ok((plan, Some(text), offset));
     }
     Err(ManifestError {
         path: "services/demo.toml".into(),
@@ -319,21 +321,28 @@ fn join_ports(ports: &[u16]) -> String {
 fn dashboard(
     cli: &Cli,
     plan: Plan,
-    demo: bool,
+    // For the demo: how far it was moved to free ports (beyond --port-offset).
+    demo: Option<i32>,
     notices: Vec<String>,
     drift: usize,
 ) -> color_eyre::Result<ExitCode> {
     let prometheus = match prometheus_for(
         cli,
         &plan,
-        if demo { Source::demo } else { Source::anychat },
+        if demo.is_some() {
+            Source::demo
+        } else {
+            Source::anychat
+        },
     ) {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    let sources = cli
-        .plan
-        .sources(if demo { Source::demo } else { Source::anychat });
+    let sources = cli.plan.sources(if demo.is_some() {
+        Source::demo
+    } else {
+        Source::anychat
+    });
     let watch = match sources.and_then(|s| metrics::commands::watch_names(&s)) {
         Ok(w) => w,
         Err(e) => {
@@ -386,24 +395,14 @@ fn dashboard(
     }
     state.ui.drift = drift;
     // The static port-plan check, as alerts; the demo may have been moved to free ports.
-    let moved_by = if demo {
-        cli.plan
-            .load(Source::demo, 0)
-            .ok()
-            .and_then(|base| {
-                Some(i32::from(plan.targets.first()?.port) - i32::from(base.targets.first()?.port))
-            })
-            .unwrap_or(0)
-    } else {
-        0
-    };
+    let moved_by = demo.unwrap_or(0);
     state.plan_check_alerts(&check_plan(
         &plan,
         cli.plan.port_offset + moved_by,
         read_ephemeral_range().ok(),
     ));
     state.ui.utc = cli.ui.utc;
-    if demo && !metrics::demo_nats::runs_nats_server(&plan) {
+    if demo.is_some() && !metrics::demo_nats::runs_nats_server(&plan) {
         state.metrics_ui.nats_hint = Some(metrics::demo_nats::MISSING_HINT.into());
     }
     if let Some(p) = &prometheus {
@@ -453,7 +452,7 @@ fn dashboard(
     app.prometheus = prometheus;
     app.port_scan_interval = cli.ui.port_scan_interval;
     app.live_metrics = !cli.ui.no_live_metrics;
-    if demo {
+    if demo.is_some() {
         // The stubs have no real dependencies on each other: start them all at once.
         app.initial_actions.push(Action::StartEverything);
     }
